@@ -1,0 +1,120 @@
+#include "src/auth/token_response.h"
+
+#include <charconv>
+#include <strings.h>
+
+#include <simdjson.h>
+
+namespace mailark::auth {
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// Microsoft issues tokens for 60-90 minutes; anything beyond a day is a
+// broken or hostile answer, and would overflow nothing but still be wrong.
+constexpr int64_t kMaxExpiresIn = 24 * 3600;
+
+Result<int64_t> readExpiresIn(od::value& v) {
+  od::json_type type;
+  if (v.type().get(type)) return protocolError("token response: expires_in is not valid JSON");
+  int64_t seconds = 0;
+  if (type == od::json_type::number) {
+    if (v.get_int64().get(seconds))
+      return protocolError("token response: expires_in is not an integer");
+  } else if (type == od::json_type::string) {
+    std::string_view s;
+    if (v.get_string().get(s)) return protocolError("token response: expires_in is not a string");
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), seconds);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty())
+      return protocolError("token response: expires_in is not a number of seconds");
+  } else {
+    return protocolError("token response: expires_in is neither a number nor a string");
+  }
+  if (seconds <= 0 || seconds > kMaxExpiresIn)
+    return protocolError("token response: expires_in " + std::to_string(seconds) +
+                         " is outside 1.." + std::to_string(kMaxExpiresIn) + " seconds");
+  return seconds;
+}
+
+}  // namespace
+
+Result<TokenResponse> parseTokenResponse(std::string_view body) {
+  simdjson::padded_string json(body);
+  od::parser parser;
+  od::document doc;
+  od::object obj;
+  if (parser.iterate(json).get(doc) || doc.get_object().get(obj))
+    return protocolError("token response is not a JSON object");
+  TokenResponse out;
+  bool have_expires = false;
+  for (auto field_result : obj) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key))
+      return protocolError("token response is not valid JSON");
+    if (key == "access_token") {
+      std::string_view s;
+      if (field.value().get_string().get(s))
+        return protocolError("token response: access_token is not a string");
+      out.access_token.assign(s);
+    } else if (key == "token_type") {
+      std::string_view s;
+      if (field.value().get_string().get(s))
+        return protocolError("token response: token_type is not a string");
+      out.token_type.assign(s);
+    } else if (key == "expires_in") {
+      Result<int64_t> seconds = readExpiresIn(field.value());
+      if (!seconds) return seconds.status();
+      out.expires_in = *seconds;
+      have_expires = true;
+    }
+  }
+  if (out.access_token.empty()) return protocolError("token response has no access_token");
+  if (!have_expires) return protocolError("token response has no expires_in");
+  if (strcasecmp(out.token_type.c_str(), "Bearer") != 0)
+    return protocolError("token response: token_type is \"" + out.token_type.substr(0, 32) +
+                         "\", expected Bearer");
+  return out;
+}
+
+Result<TokenErrorBody> parseTokenErrorBody(std::string_view body) {
+  simdjson::padded_string json(body);
+  od::parser parser;
+  od::document doc;
+  od::object obj;
+  if (parser.iterate(json).get(doc) || doc.get_object().get(obj))
+    return protocolError("token error response is not a JSON object");
+  TokenErrorBody out;
+  for (auto field_result : obj) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key))
+      return protocolError("token error response is not valid JSON");
+    if (key == "error") {
+      std::string_view s;
+      if (field.value().get_string().get(s))
+        return protocolError("token error response: error is not a string");
+      out.error.assign(s);
+    } else if (key == "error_description") {
+      std::string_view s;
+      if (field.value().get_string().get(s))
+        return protocolError("token error response: error_description is not a string");
+      out.error_description.assign(s);
+    } else if (key == "error_codes") {
+      od::array codes;
+      if (field.value().get_array().get(codes))
+        return protocolError("token error response: error_codes is not an array");
+      for (auto code_result : codes) {
+        int64_t code = 0;
+        if (code_result.get_int64().get(code))
+          return protocolError("token error response: error_codes holds a non-integer");
+        out.error_codes.push_back(code);
+      }
+    }
+  }
+  if (out.error.empty()) return protocolError("token error response has no error field");
+  return out;
+}
+
+}  // namespace mailark::auth

@@ -1,0 +1,109 @@
+// Read-only commands: `mailark status`, `mailark ls`, `mailark cat`.
+#include <cstdio>
+#include <map>
+
+#include "src/base/json_escape.h"
+#include "src/base/sha256.h"
+#include "src/cli/archive_paths.h"
+#include "src/cli/commands.h"
+#include "src/cli/format.h"
+#include "src/config/config.h"
+
+namespace mailark::cli {
+
+int reportFatal(const std::string& message) {
+  std::fprintf(stderr, "mailark: %s\n", message.c_str());
+  return 2;
+}
+
+namespace {
+
+Result<std::unique_ptr<Archive>> openForReading(const std::string& config_path, config::Config* out) {
+  Result<config::Config> cfg = config::loadConfig(config_path, config::SecretNeed::Skip);
+  if (!cfg) return cfg.status();
+  *out = std::move(*cfg);
+  return openArchive(out->archive.path, ArchiveMode::ReadExisting);
+}
+
+}  // namespace
+
+int statusCommand(const std::string& config_path) {
+  config::Config cfg;
+  Result<std::unique_ptr<Archive>> archive = openForReading(config_path, &cfg);
+  if (!archive) return reportFatal(archive.status().message());
+  Result<std::vector<MailboxSummary>> rows = (*archive)->state->mailboxSummaries();
+  if (!rows) return reportFatal(rows.status().message());
+  std::map<std::string, const MailboxSummary*> by_name;
+  for (const MailboxSummary& m : *rows) by_name[m.mailbox] = &m;
+  std::printf("%-36s %7s %9s %10s  %-20s %s\n", "MAILBOX", "FOLDERS", "MESSAGES", "BYTES", "LAST RUN", "RESULT");
+  int64_t total_messages = 0, total_bytes = 0;
+  auto print = [&](const MailboxSummary& m) {
+    std::string result = m.last_run_started.empty() ? "never run"
+                         : m.last_error.empty()     ? (m.last_run_finished.empty() ? "incomplete" : "ok")
+                                                    : "FAILED: " + m.last_error;
+    std::printf("%-36s %7lld %9lld %10s  %-20s %s\n", m.mailbox.c_str(), static_cast<long long>(m.folders),
+                static_cast<long long>(m.messages), humanBytes(static_cast<uint64_t>(m.bytes)).c_str(),
+                m.last_run_started.empty() ? "-" : m.last_run_started.c_str(), result.c_str());
+    total_messages += m.messages;
+    total_bytes += m.bytes;
+  };
+  for (const MailboxSummary& m : *rows) print(m);
+  // Configured mailboxes that were never archived are worth seeing too.
+  for (const std::string& name : cfg.mailboxes) {
+    if (!by_name.count(name)) print(MailboxSummary{name, 0, 0, 0, "", "", ""});
+  }
+  std::printf("total: %zu mailbox(es), %lld messages, %s\n", std::max(rows->size(), cfg.mailboxes.size()),
+              static_cast<long long>(total_messages), humanBytes(static_cast<uint64_t>(total_bytes)).c_str());
+  return 0;
+}
+
+int lsCommand(const LsOptions& options) {
+  config::Config cfg;
+  Result<std::unique_ptr<Archive>> archive = openForReading(options.config, &cfg);
+  if (!archive) return reportFatal(archive.status().message());
+  std::string line;
+  Status s = (*archive)->state->listMessages(options.mailbox, [&](const ArchivedMessage& m) {
+    line.clear();
+    if (options.json) {
+      line += "{\"mailbox\":";
+      appendJsonString(line, m.mailbox);
+      line += ",\"folder\":";
+      appendJsonString(line, m.folder);
+      line += ",\"uidvalidity\":" + std::to_string(m.uidvalidity);
+      line += ",\"uid\":" + std::to_string(m.message.uid);
+      line += ",\"sha256\":\"" + m.message.sha256 + "\"";
+      line += ",\"size\":" + std::to_string(m.message.size);
+      line += ",\"internaldate\":";
+      appendJsonString(line, m.message.internaldate);
+      line += ",\"flags\":";
+      appendJsonString(line, m.message.flags);
+      line += "}\n";
+    } else {
+      line += m.mailbox + "\t" + m.folder + "\t" + std::to_string(m.uidvalidity) + "\t" +
+              std::to_string(m.message.uid) + "\t" + m.message.sha256 + "\t" + std::to_string(m.message.size) +
+              "\t" + m.message.internaldate + "\t" + m.message.flags + "\n";
+    }
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  });
+  if (!s.isOk()) return reportFatal(s.message());
+  return std::fflush(stdout) == 0 ? 0 : reportFatal("cannot write to standard output");
+}
+
+int catCommand(const std::string& config_path, const std::string& sha256) {
+  Digest parsed{};
+  if (!parseDigestHex(sha256, &parsed))
+    return reportFatal("\"" + sha256 + "\" is not a SHA-256 (64 hex characters); see `mailark ls`");
+  config::Config cfg;
+  Result<std::unique_ptr<Archive>> archive = openForReading(config_path, &cfg);
+  if (!archive) return reportFatal(archive.status().message());
+  Status s = (*archive)->store->read(digestHex(parsed), [](std::span<const char> bytes) -> Status {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size())
+      return ioError("cannot write to standard output");
+    return Status::ok();
+  });
+  if (s.code() == StatusCode::NotFound) return reportFatal("no archived message has SHA-256 " + digestHex(parsed));
+  if (!s.isOk()) return reportFatal(s.message());
+  return std::fflush(stdout) == 0 ? 0 : reportFatal("cannot write to standard output");
+}
+
+}  // namespace mailark::cli

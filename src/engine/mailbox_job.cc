@@ -1,0 +1,368 @@
+#include "src/engine/mailbox_job.h"
+
+#include <algorithm>
+
+#include "src/base/log.h"
+#include "src/imap/mutf7.h"
+#include "src/imap/xoauth2.h"
+
+namespace mailark::engine {
+
+namespace {
+
+std::string describe(const imap::Response& r) {
+  std::string s = r.status;
+  if (!r.code.empty()) s += " [" + r.code + "]";
+  if (!r.text.empty()) s += " " + r.text;
+  return s;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+}  // namespace
+
+MailboxJob::MailboxJob(JobServices services, const JobSettings& settings, std::string mailbox, int64_t run_id,
+                       std::function<void(MailboxJob&)> on_finished)
+    : services_(std::move(services)),
+      settings_(settings),
+      mailbox_(std::move(mailbox)),
+      run_id_(run_id),
+      on_finished_(std::move(on_finished)) {}
+
+MailboxJob::~MailboxJob() {
+  if (writer_) writer_->abort();
+}
+
+const char* MailboxJob::phaseName(Phase p) {
+  switch (p) {
+    case Phase::Idle: return "idle";
+    case Phase::Token: return "token";
+    case Phase::Connecting: return "connecting";
+    case Phase::Capability: return "capability";
+    case Phase::Authenticating: return "authenticating";
+    case Phase::Listing: return "listing folders";
+    case Phase::Examining: return "examining folder";
+    case Phase::ListingUids: return "listing UIDs";
+    case Phase::Fetching: return "fetching";
+    case Phase::LoggingOut: return "logging out";
+    case Phase::Done: return "done";
+  }
+  return "?";
+}
+
+void MailboxJob::setPhase(Phase p) {
+  log::debug(mailbox_ + ": " + phaseName(phase_) + " -> " + phaseName(p));
+  phase_ = p;
+}
+
+void MailboxJob::start() {
+  Result<int64_t> id = services_.state->mailboxId(mailbox_);
+  if (!id) return fail(id.status());
+  mailbox_id_ = *id;
+  setPhase(Phase::Token);
+  services_.tokens->getToken([this](const Result<AccessToken>& token) {
+    if (!token) return fail(token.status());
+    token_ = token->value;
+    connect();
+  });
+}
+
+void MailboxJob::connect() {
+  setPhase(Phase::Connecting);
+  connection_ = std::make_unique<imap::ImapConnection>(services_.loop, services_.tls, this, settings_.limits);
+  connection_->open(settings_.host, settings_.port, settings_.idle_timeout_ms, [this](const Status& s) {
+    if (!s.isOk()) return fail(s);
+    afterGreeting();
+  });
+}
+
+void MailboxJob::afterGreeting() {
+  if (connection_->capabilitiesKnown()) return authenticate();
+  setPhase(Phase::Capability);
+  connection_->send(imap::CommandBuilder(false).raw("CAPABILITY").build(), [this](imap::Response& r) {
+    if (r.status != "OK") return fail(protocolError("CAPABILITY refused: " + describe(r)));
+    authenticate();
+  });
+}
+
+void MailboxJob::authenticate() {
+  if (!connection_->hasCapability("AUTH=XOAUTH2")) {
+    return fail(authRejected("server " + settings_.host + " does not offer AUTH=XOAUTH2; app-only OAuth needs it"));
+  }
+  setPhase(Phase::Authenticating);
+  std::string payload = imap::xoauth2InitialResponse(mailbox_, token_);
+  bool sasl_ir = connection_->hasCapability("SASL-IR");
+  imap::CommandBuilder b(false);
+  b.raw(sasl_ir ? "AUTHENTICATE XOAUTH2 " + payload : "AUTHENTICATE XOAUTH2").logAs("AUTHENTICATE XOAUTH2 <redacted>");
+  // Without SASL-IR the first "+" asks for the payload. Any later "+" is the
+  // server's error challenge (JSON), answered with an empty line so that the
+  // tagged NO follows.
+  auto sent = std::make_shared<bool>(sasl_ir);
+  connection_->send(
+      b.build(),
+      [this](imap::Response& r) {
+        if (r.status == "OK") return afterAuthenticate(r);
+        fail(authRejected("AUTHENTICATE XOAUTH2 failed for " + mailbox_ + ": server answered \"" + describe(r) +
+                          "\": the token was refused for this mailbox; check that the mailbox exists, that the "
+                          "app's service principal is registered in Exchange (New-ServicePrincipal with the "
+                          "Enterprise Application's object id) and that the token audience is the Exchange "
+                          "resource"));
+      },
+      [sent, payload](const std::string&) -> std::string {
+        if (*sent) return "";
+        *sent = true;
+        return payload;
+      });
+}
+
+void MailboxJob::afterAuthenticate(const imap::Response& ok) {
+  // Capabilities can change at login; the tagged OK usually carries them.
+  if (ok.code.rfind("CAPABILITY ", 0) == 0) return listFolders();
+  setPhase(Phase::Capability);
+  connection_->send(imap::CommandBuilder(false).raw("CAPABILITY").build(), [this](imap::Response& r) {
+    if (r.status != "OK") return fail(protocolError("CAPABILITY after login refused: " + describe(r)));
+    listFolders();
+  });
+}
+
+void MailboxJob::listFolders() {
+  setPhase(Phase::Listing);
+  folders_.clear();
+  connection_->send(imap::CommandBuilder(false).raw("LIST \"\" \"*\"").build(), [this](imap::Response& r) {
+    if (r.status != "OK") {
+      if (contains(r.text, "authenticated but not connected")) {
+        return fail(authRejected("the app cannot open mailbox " + mailbox_ + " (server: \"" + describe(r) +
+                                 "\"): grant FullAccess with Add-MailboxPermission -Identity " + mailbox_ +
+                                 " -User <service principal id> -AccessRights FullAccess, or enable IMAP for "
+                                 "this mailbox with Set-CASMailbox -ImapEnabled $true"));
+      }
+      return fail(protocolError("LIST failed: " + describe(r)));
+    }
+    folder_index_ = 0;
+    nextFolder();
+  });
+}
+
+void MailboxJob::nextFolder() {
+  while (folder_index_ < folders_.size() && !folders_[folder_index_].selectable()) ++folder_index_;
+  if (folder_index_ >= folders_.size()) return logout();
+  examineFolder();
+}
+
+void MailboxJob::examineFolder() {
+  const imap::ListEntry& entry = folders_[folder_index_];
+  Result<std::string> decoded = imap::decodeMutf7(entry.name);
+  if (decoded) {
+    folder_name_ = *decoded;
+  } else {
+    // Not valid modified UTF-7: keep the name exactly as the server sent it.
+    folder_name_ = entry.name;
+    result_.warnings.push_back("folder name \"" + entry.name + "\" is not valid modified UTF-7; archived under its raw name");
+  }
+  uidvalidity_ = 0;
+  uidnext_ = 0;
+  exists_ = 0;
+  setPhase(Phase::Examining);
+  bool literal_plus = connection_->hasCapability("LITERAL+");
+  connection_->send(imap::CommandBuilder(literal_plus).raw("EXAMINE").string(entry.name).build(),
+                    [this](imap::Response& r) {
+                      if (r.status != "OK") {
+                        // Deleted between LIST and EXAMINE, or not a mail folder.
+                        result_.warnings.push_back("folder \"" + folder_name_ + "\" skipped: EXAMINE answered " + describe(r));
+                        ++folder_index_;
+                        return nextFolder();
+                      }
+                      startFolder();
+                    });
+}
+
+void MailboxJob::startFolder() {
+  if (uidvalidity_ == 0) return fail(protocolError("EXAMINE " + folder_name_ + " gave no UIDVALIDITY"));
+  Result<FolderState> fs = services_.state->folder(mailbox_id_, folder_name_, uidvalidity_);
+  if (!fs) return fail(fs.status());
+  folder_state_ = *fs;
+  ++result_.folders;
+  folder_gaps_ = false;
+  // Unchanged since the last complete pass: no new UIDs can exist.
+  if (exists_ == 0 || (uidnext_ != 0 && folder_state_.uidnext == uidnext_)) {
+    Status s = services_.state->updateFolderProgress(folder_state_.folder_id, uidnext_, folder_state_.highest_uid);
+    if (!s.isOk()) return fail(s);
+    ++folder_index_;
+    return nextFolder();
+  }
+  setPhase(Phase::ListingUids);
+  listed_.clear();
+  uint32_t from = folder_state_.highest_uid + 1;
+  connection_->send(
+      imap::CommandBuilder(false).raw("UID FETCH " + std::to_string(from) + ":* (UID RFC822.SIZE)").build(),
+      [this, from](imap::Response& r) {
+        if (r.status != "OK") return fail(protocolError("listing UIDs of " + folder_name_ + " failed: " + describe(r)));
+        Result<std::vector<uint32_t>> archived = services_.state->archivedUids(folder_state_.folder_id, from);
+        if (!archived) return fail(archived.status());
+        std::vector<ServerMessage> todo = messagesToFetch(listed_, from, *archived);
+        batches_ = fetchBatches(todo, settings_.batch_bytes, settings_.batch_count);
+        batch_index_ = 0;
+        fetchNextBatch();
+      });
+}
+
+void MailboxJob::fetchNextBatch() {
+  if (batch_index_ >= batches_.size()) return completeFolder();
+  setPhase(Phase::Fetching);
+  const std::vector<uint32_t>& batch = batches_[batch_index_];
+  requested_ = std::set<uint32_t>(batch.begin(), batch.end());
+  received_.clear();
+  connection_->send(
+      imap::CommandBuilder(false).raw("UID FETCH " + imap::uidSet(batch) + " (UID INTERNALDATE FLAGS BODY.PEEK[])").build(),
+      [this](imap::Response& r) {
+        if (writer_) {
+          writer_->abort();
+          writer_.reset();
+        }
+        if (r.status == "BAD") return fail(protocolError("UID FETCH in " + folder_name_ + " failed: " + describe(r)));
+        size_t missing = 0;
+        for (uint32_t uid : requested_)
+          if (!received_.count(uid)) ++missing;
+        if (missing > 0) {
+          folder_gaps_ = true;
+          result_.warnings.push_back(std::to_string(missing) + " message(s) in \"" + folder_name_ +
+                                     "\" were not returned by the server (" + describe(r) + "); the next run retries them");
+        }
+        ++batch_index_;
+        fetchNextBatch();
+      });
+}
+
+void MailboxJob::completeFolder() {
+  std::vector<uint32_t> listed;
+  for (const ServerMessage& m : listed_)
+    if (m.uid > folder_state_.highest_uid) listed.push_back(m.uid);
+  std::sort(listed.begin(), listed.end());
+  Result<std::vector<uint32_t>> archived = services_.state->archivedUids(folder_state_.folder_id, folder_state_.highest_uid + 1);
+  if (!archived) return fail(archived.status());
+  uint32_t high = completeUpTo(folder_state_.highest_uid, listed, *archived);
+  // A folder with gaps keeps UIDNEXT unset so the next run lists it again.
+  Status s = services_.state->updateFolderProgress(folder_state_.folder_id, folder_gaps_ ? 0 : uidnext_, high);
+  if (!s.isOk()) return fail(s);
+  ++folder_index_;
+  nextFolder();
+}
+
+void MailboxJob::logout() {
+  setPhase(Phase::LoggingOut);
+  connection_->send(imap::CommandBuilder(false).raw("LOGOUT").build(), [this](imap::Response&) { finish(Status::ok()); });
+}
+
+void MailboxJob::onUntagged(imap::Response& r) {
+  switch (phase_) {
+    case Phase::Listing:
+      if (auto entry = imap::parseList(r)) folders_.push_back(std::move(*entry));
+      return;
+    case Phase::Examining:
+      if (auto n = imap::parseExists(r)) exists_ = *n;
+      if (r.status == "OK") {
+        if (auto v = imap::codeNumber(r.code, "UIDVALIDITY")) uidvalidity_ = *v;
+        if (auto v = imap::codeNumber(r.code, "UIDNEXT")) uidnext_ = *v;
+      }
+      return;
+    case Phase::ListingUids:
+      if (auto f = imap::parseFetch(r); f && f->uid) listed_.push_back({*f->uid, f->rfc822_size.value_or(0)});
+      return;
+    case Phase::Fetching:
+      if (auto f = imap::parseFetch(r)) return onFetch(*f);
+      if (writer_) {  // a literal that was not part of a FETCH we understood
+        writer_->abort();
+        writer_.reset();
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+imap::LiteralSink* MailboxJob::onLiteralStart(const imap::LiteralContext& context) {
+  if (phase_ != Phase::Fetching || context.preceding_atom != "BODY[]") return nullptr;
+  if (writer_) writer_->abort();
+  Result<ObjectWriterPtr> w = services_.store->newObject();
+  if (!w) {
+    writer_.reset();
+    pending_store_error_ = w.status();
+    return this;  // write() reports the error and stops the parser
+  }
+  writer_ = std::move(*w);
+  return this;
+}
+
+Status MailboxJob::write(std::span<const char> bytes) {
+  if (!writer_) return pending_store_error_;
+  return writer_->append(bytes);
+}
+
+void MailboxJob::onFetch(const imap::FetchData& fetch) {
+  bool wanted = fetch.uid && requested_.count(*fetch.uid) && !received_.count(*fetch.uid);
+  if (!wanted || (!fetch.body_streamed && !fetch.body)) {
+    // A flag update, a message we did not ask for, or BODY[] NIL.
+    if (writer_ && fetch.body_streamed) {
+      writer_->abort();
+      writer_.reset();
+    }
+    return;
+  }
+  Status s = storeMessage(fetch);
+  if (!s.isOk()) return fail(s);
+}
+
+Status MailboxJob::storeMessage(const imap::FetchData& fetch) {
+  if (!fetch.body_streamed) {  // sent inline as a quoted string
+    Result<ObjectWriterPtr> w = services_.store->newObject();
+    if (!w) return w.status();
+    writer_ = std::move(*w);
+    MAILARK_RETURN_IF_ERROR(writer_->append(std::span<const char>(fetch.body->data(), fetch.body->size())));
+  }
+  if (!writer_) return internalError("no object writer for a streamed BODY[]");
+  uint64_t size = writer_->size();
+  Result<ObjectId> id = writer_->commit();
+  writer_.reset();
+  if (!id) return id.status();
+  // Only now are the bytes durable; only now may the UID count as archived.
+  MessageRecord rec{*fetch.uid, *id, size, fetch.internaldate.value_or(""), fetch.flags.value_or("")};
+  MAILARK_RETURN_IF_ERROR(services_.state->recordMessage(folder_state_.folder_id, rec));
+  received_.insert(*fetch.uid);
+  ++result_.messages;
+  result_.bytes += size;
+  return Status::ok();
+}
+
+void MailboxJob::onConnectionLost(const Status& reason) {
+  if (phase_ == Phase::LoggingOut) return finish(Status::ok());
+  fail(reason);
+}
+
+void MailboxJob::fail(const Status& status) {
+  std::string where = phase_ == Phase::Fetching || phase_ == Phase::ListingUids || phase_ == Phase::Examining
+                          ? std::string(phaseName(phase_)) + " \"" + folder_name_ + "\""
+                          : std::string(phaseName(phase_));
+  finish(status.withContext(where));
+}
+
+void MailboxJob::finish(Status status) {
+  if (phase_ == Phase::Done) return;
+  setPhase(Phase::Done);
+  if (writer_) {
+    writer_->abort();
+    writer_.reset();
+  }
+  if (connection_) connection_->close();
+  token_.clear();
+  result_.status = std::move(status);
+  if (mailbox_id_ != 0) {
+    Status s = services_.state->recordMailboxResult(mailbox_id_, run_id_,
+                                                    result_.status.isOk() ? "" : result_.status.message());
+    if (!s.isOk() && result_.status.isOk()) result_.status = s;
+  }
+  on_finished_(*this);
+}
+
+}  // namespace mailark::engine

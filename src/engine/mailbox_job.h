@@ -1,0 +1,123 @@
+// MailboxJob: archives every folder of one mailbox over one IMAP connection.
+//
+// Sequence: token -> connect (TLS) -> CAPABILITY -> AUTHENTICATE XOAUTH2
+// (user=<mailbox>) -> LIST -> per folder: EXAMINE (read-only), list UIDs
+// above the folder's progress, UID FETCH (UID INTERNALDATE FLAGS
+// BODY.PEEK[]) in batches. Message bytes stream from the parser into an
+// ObjectWriter; a message row is recorded only after the object commit made
+// the bytes durable. Nothing sets \Seen or changes the mailbox.
+//
+// Threading: one loop. The job calls `on_finished` exactly once; the owner
+// must not destroy the job inside that callback (use DeferredDeleter).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mailark/content_store.h"
+#include "mailark/state_store.h"
+#include "mailark/token_provider.h"
+#include "src/engine/folder_plan.h"
+#include "src/imap/imap_connection.h"
+#include "src/imap/untagged_data.h"
+
+namespace mailark::engine {
+
+struct JobSettings {
+  std::string host;
+  uint16_t port = 993;
+  uint64_t idle_timeout_ms = 120'000;
+  uint64_t batch_bytes = 16ull << 20;  // per UID FETCH, by RFC822.SIZE estimate
+  size_t batch_count = 250;
+  imap::Limits limits;
+};
+
+struct JobResult {
+  Status status;
+  uint64_t folders = 0;
+  uint64_t messages = 0;  // fetched this run
+  uint64_t bytes = 0;
+  std::vector<std::string> warnings;  // e.g. folders that vanished, UIDs the server did not return
+};
+
+struct JobServices {
+  uv_loop_t* loop = nullptr;
+  std::shared_ptr<tls::TlsContext> tls;
+  TokenProvider* tokens = nullptr;
+  ContentStore* store = nullptr;
+  StateStore* state = nullptr;
+};
+
+class MailboxJob : public imap::ImapConnectionCallbacks, private imap::LiteralSink {
+ public:
+  MailboxJob(JobServices services, const JobSettings& settings, std::string mailbox, int64_t run_id,
+             std::function<void(MailboxJob&)> on_finished);
+  ~MailboxJob() override;
+
+  void start();
+  const std::string& mailbox() const { return mailbox_; }
+  const JobResult& result() const { return result_; }
+
+ private:
+  enum class Phase { Idle, Token, Connecting, Capability, Authenticating, Listing, Examining, ListingUids, Fetching, LoggingOut, Done };
+  static const char* phaseName(Phase p);
+  void setPhase(Phase p);
+
+  void connect();
+  void afterGreeting();
+  void authenticate();
+  void afterAuthenticate(const imap::Response& ok);
+  void listFolders();
+  void nextFolder();
+  void examineFolder();
+  void startFolder();
+  void fetchNextBatch();
+  void completeFolder();
+  void logout();
+  void onFetch(const imap::FetchData& fetch);
+  Status storeMessage(const imap::FetchData& fetch);
+  void fail(const Status& status);
+  void finish(Status status);
+
+  // ImapConnectionCallbacks
+  void onUntagged(imap::Response& response) override;
+  imap::LiteralSink* onLiteralStart(const imap::LiteralContext& context) override;
+  void onConnectionLost(const Status& reason) override;
+  // LiteralSink: the BODY[] literal of the message being fetched.
+  Status write(std::span<const char> bytes) override;
+
+  JobServices services_;
+  JobSettings settings_;
+  std::string mailbox_;
+  int64_t run_id_;
+  std::function<void(MailboxJob&)> on_finished_;
+  JobResult result_;
+  Phase phase_ = Phase::Idle;
+
+  std::string token_;  // bearer token for this connection; never logged
+  std::unique_ptr<imap::ImapConnection> connection_;
+  int64_t mailbox_id_ = 0;
+
+  // Current folder.
+  std::vector<imap::ListEntry> folders_;
+  size_t folder_index_ = 0;
+  std::string folder_name_;  // decoded UTF-8
+  uint32_t uidvalidity_ = 0;
+  uint32_t uidnext_ = 0;
+  uint64_t exists_ = 0;
+  FolderState folder_state_;
+  std::vector<ServerMessage> listed_;
+  std::vector<std::vector<uint32_t>> batches_;
+  size_t batch_index_ = 0;
+  std::set<uint32_t> requested_;
+  std::set<uint32_t> received_;
+  bool folder_gaps_ = false;
+  ObjectWriterPtr writer_;  // the BODY[] being streamed, if any
+  Status pending_store_error_;  // why no writer could be opened
+};
+
+}  // namespace mailark::engine

@@ -1,0 +1,44 @@
+// Reads the untagged responses an archiving client cares about (FETCH,
+// LIST, EXISTS, response codes) out of parsed Responses. Pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/imap/response_parser.h"
+
+namespace mailark::imap {
+
+struct FetchData {
+  uint64_t sequence = 0;
+  std::optional<uint32_t> uid;
+  std::optional<uint64_t> rfc822_size;
+  std::optional<std::string> internaldate;
+  std::optional<std::string> flags;   // space-separated
+  bool body_streamed = false;          // BODY[] went to a literal sink
+  std::optional<std::string> body;     // BODY[] delivered inline (quoted or buffered)
+  bool body_nil = false;               // BODY[] NIL: the server had no bytes
+};
+
+// For "* n FETCH (...)"; nullopt for anything else or a malformed FETCH.
+std::optional<FetchData> parseFetch(const Response& response);
+
+struct ListEntry {
+  std::string name;       // as sent (modified UTF-7 unless UTF8=ACCEPT is enabled)
+  std::string delimiter;  // empty when NIL
+  std::vector<std::string> attributes;  // e.g. "\\Noselect", as sent
+  bool selectable() const;  // false for \Noselect and \NonExistent
+};
+
+// For "* LIST (...) delim name"; nullopt for anything else.
+std::optional<ListEntry> parseList(const Response& response);
+
+// For "* n EXISTS"; nullopt otherwise.
+std::optional<uint64_t> parseExists(const Response& response);
+
+// The number in a response code "NAME n" (e.g. UIDVALIDITY, UIDNEXT).
+std::optional<uint32_t> codeNumber(const std::string& code, std::string_view name);
+
+}  // namespace mailark::imap

@@ -1,0 +1,100 @@
+// Thin RAII wrappers over sqlite3 and sqlite3_stmt. This is the one place
+// SQLite result codes become Status (sqliteStatus), so callers never see an
+// int rc.
+//
+// Threading: a SqliteDb and its statements belong to one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "mailark/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace mailark::state {
+
+// Translates a failed SQLite call: SQLITE_FULL (or an ENOSPC/EDQUOT system
+// errno) -> StorageFull, BUSY/LOCKED -> Transient, CONSTRAINT -> Internal
+// (our SQL is wrong), everything else -> Io. `what` names the operation.
+Status sqliteStatus(sqlite3* db, int rc, std::string_view what);
+
+// One prepared statement. Bind indexes are 1-based, column indexes 0-based.
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Status bindInt64(int index, int64_t value);
+  Status bindText(int index, std::string_view value);  // copies the text
+  Status bindNull(int index);
+
+  // Advances: true when a row is available, false when done.
+  Result<bool> step();
+  // Steps to completion, for statements that return no rows.
+  Status run();
+
+  int64_t columnInt64(int column) const;
+  std::string columnText(int column) const;  // empty for NULL
+
+  // Makes the statement ready to bind and run again.
+  void reset();
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+// Resets a borrowed cached statement on every exit path, so no statement is
+// left mid-step holding a read snapshot open in WAL mode.
+class StatementUse {
+ public:
+  explicit StatementUse(Statement* stmt) : stmt_(stmt) {}
+  ~StatementUse() { stmt_->reset(); }
+  StatementUse(const StatementUse&) = delete;
+  StatementUse& operator=(const StatementUse&) = delete;
+  Statement* operator->() const { return stmt_; }
+  Statement* get() const { return stmt_; }
+
+ private:
+  Statement* stmt_;
+};
+
+class SqliteDb {
+ public:
+  // Opens (creating if missing) the database file at `path`.
+  static Result<std::unique_ptr<SqliteDb>> open(const std::string& path);
+  ~SqliteDb();
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+
+  // Runs one or more ';'-separated statements that return nothing useful.
+  Status exec(std::string_view sql);
+
+  // Returns the cached statement for `sql`, preparing it on first use. The
+  // pointer stays valid for the SqliteDb's lifetime. Wrap it in a
+  // StatementUse; a statement must not be used again while one of its
+  // result rows is being visited.
+  Result<Statement*> prepare(std::string_view sql);
+
+  int64_t lastInsertRowid() const;
+  int64_t changes() const;  // rows changed by the last INSERT/UPDATE/DELETE
+
+  sqlite3* handle() const { return db_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+
+  sqlite3* db_;
+  std::string path_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+};
+
+}  // namespace mailark::state

@@ -1,0 +1,59 @@
+// SqliteStateStore: StateStore on one SQLite database (schema/*.sql).
+//
+// Durability: WAL with synchronous=NORMAL (see open() in the .cc for why
+// that is safe). Each call is its own autocommit transaction; recordMessage
+// is a single cached INSERT, cheap enough to call once per message.
+//
+// Semantics beyond the StateStore contract:
+// - recordMailboxResult stores the run's start time and "now" as the
+//   mailbox's last_run_started / last_run_finished.
+// - mailboxSummaries: `folders` counts distinct folder names (all
+//   UIDVALIDITY generations of one name count once); `messages` and `bytes`
+//   count message rows, so a message archived from two folders counts twice
+//   although the store holds its bytes once. Ordered by address.
+// - listMessages: `visit` must not call listMessages again (the cached
+//   statement is mid-step); other calls on this store are fine.
+// - Unknown run, mailbox or folder ids -> NotFound (updates) or Internal
+//   (foreign-key violation on insert).
+//
+// Threading: one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "mailark/state_store.h"
+#include "src/state/sqlite_db.h"
+
+namespace mailark::state {
+
+class SqliteStateStore final : public StateStore {
+ public:
+  // Opens, configures and migrates the database at `path`.
+  static Result<StateStorePtr> open(const std::string& path);
+
+  Result<int64_t> beginRun() override;
+  Status finishRun(int64_t run_id, const RunSummary& summary) override;
+  Result<int64_t> mailboxId(const std::string& address) override;
+  Status recordMailboxResult(int64_t mailbox_id, int64_t run_id,
+                             const std::string& error) override;
+  Result<FolderState> folder(int64_t mailbox_id, const std::string& name_utf8,
+                             uint32_t uidvalidity) override;
+  Result<std::vector<uint32_t>> archivedUids(int64_t folder_id, uint32_t min_uid) override;
+  Status recordMessage(int64_t folder_id, const MessageRecord& message) override;
+  Status updateFolderProgress(int64_t folder_id, uint32_t uidnext, uint32_t highest_uid) override;
+  Status listMessages(const std::string& mailbox,
+                      const std::function<void(const ArchivedMessage&)>& visit) override;
+  Result<std::vector<MailboxSummary>> mailboxSummaries() override;
+  Result<bool> hasObject(const ObjectId& id) override;
+
+ private:
+  explicit SqliteStateStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+
+  std::unique_ptr<SqliteDb> db_;
+};
+
+// Current time as ISO-8601 UTC with seconds, e.g. "2024-05-01T12:00:00Z".
+std::string nowIso8601();
+
+}  // namespace mailark::state

@@ -1,0 +1,39 @@
+#include "src/tls/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+namespace mailark::tls {
+
+std::string drainOpenSslErrors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+Result<std::shared_ptr<TlsContext>> TlsContext::create(const std::string& extra_ca_file) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) return internalError("cannot create TLS context: " + drainOpenSslErrors());
+  std::shared_ptr<TlsContext> holder(new TlsContext(ctx));
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  // Large messages should not wait for the peer to re-fill a small record.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+    return tlsError("cannot load the system trust store: " + drainOpenSslErrors());
+  if (!extra_ca_file.empty() && SSL_CTX_load_verify_locations(ctx, extra_ca_file.c_str(), nullptr) != 1) {
+    drainOpenSslErrors();
+    return configError("cannot load ca_file " + extra_ca_file +
+                       ": not a readable PEM certificate file (check [server] ca_file)");
+  }
+  return holder;
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+}  // namespace mailark::tls
