@@ -297,7 +297,7 @@ void OAuthClientCredentials::onRequestDone(CURLcode code) {
     log::debug("token obtained for client " + settings_.client_id + ", valid " +
                std::to_string(life.count()) + " s");
   } else {
-    log::warn(result.status().message());
+    log::debug(result.status().message());
     if (result.status().code() == StatusCode::Transient && cached_ &&
         steady_clock::now() + kMinFallbackLife < expires_steady_) {
       result = *cached_;

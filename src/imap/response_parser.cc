@@ -127,6 +127,19 @@ Status ResponseParser::State::startResponse(std::string_view line, std::string_v
     *complete = true;
     return Status::ok();
   }
+  if (line[0] == '[') {
+    // Exchange 2013 sends "[COPYUID 55 31 6]" with no "* OK" in front
+    // (MailKit issue 115); read it as the untagged OK it stands for.
+    response.kind = Response::Kind::Untagged;
+    response.status = "OK";
+    Value v;
+    v.type = Value::Type::Atom;
+    v.text = "OK";
+    response.values.push_back(std::move(v));
+    splitRespText(line, &response.code, &response.text);
+    *complete = true;
+    return Status::ok();
+  }
   std::string_view rest;
   const std::string_view first = firstWord(line, &rest);
   if (first == "*") {
@@ -189,6 +202,10 @@ Status ResponseParser::State::onSegment(std::string_view segment) {
   if (!end.isOk()) return end.status();
   if (end->literal) return startLiteral(end->literal_size);
   if (stack.depth() != 0) {
+    // Gmail has been recorded sending " \r\n" between a literal and the
+    // ')' that closes the FETCH list; a blank line there says nothing, so
+    // the response goes on. Any other line ending inside a list is an error.
+    if (values_part.find_first_not_of(' ') == std::string_view::npos) return Status::ok();
     return protocolError("server response ended inside an unclosed '(' list");
   }
   emit();

@@ -75,6 +75,8 @@ struct LiteralContext {
   uint64_t fetch_sequence = 0;
 };
 
+// Called from inside ResponseParser::feed(). REQUIRES: a callback neither
+// calls feed() again nor destroys the parser.
 class ParserCallbacks {
  public:
   virtual ~ParserCallbacks() = default;
@@ -98,7 +100,11 @@ class ResponseParser {
   // `callbacks` must outlive the parser.
   ResponseParser(ParserCallbacks* callbacks, Limits limits = {});
 
-  // Consumes all of `bytes`, calling back as responses complete. Returns
+  // Consumes all of `bytes`, calling back as responses complete. Tolerated
+  // server quirks: repeated and trailing spaces, bare LF line ends, blank
+  // lines between responses and after a literal inside a list, a bare "+",
+  // and Exchange's "[CODE ...]" line without "* OK" (read as "* OK [CODE]").
+  // Returns
   // ProtocolError on malformed input or an exceeded limit (naming which),
   // Transient for a non-IMAP line such as "Server Unavailable. 15", or the
   // error a sink returned. After an error the parser is dead: every later

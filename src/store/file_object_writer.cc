@@ -31,7 +31,8 @@ Result<ObjectWriterPtr> FileObjectWriter::create(const std::string& root) {
     std::string path = nextTempPath(root);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd >= 0) {
-      return ObjectWriterPtr(new FileObjectWriter(root, std::move(path), UniqueFd(fd)));
+      return ObjectWriterPtr(
+          std::make_unique<FileObjectWriter>(root, std::move(path), UniqueFd(fd)));
     }
     if (errno != EEXIST) return errnoStatus(errno, "create temporary object " + path);
   }

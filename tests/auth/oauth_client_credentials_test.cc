@@ -155,7 +155,7 @@ TEST_F(OAuthClientCredentialsTest, WrongSecretNamesAADSTS7000215) {
   Result<AccessToken> r = fetch(client(s));
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().code(), StatusCode::AuthRejected);
-  const std::string& m = r.status().message();
+  std::string m = r.status().message();
   EXPECT_EQ(m.rfind("token request failed: AADSTS7000215 invalid_client: ", 0), 0u) << m;
   EXPECT_NE(m.find("copy the secret's Value (not its Secret ID)"), std::string::npos) << m;
   EXPECT_EQ(m.find("wrong8Q~secret-value"), std::string::npos) << m;

@@ -53,8 +53,8 @@ std::vector<Case> cases() {
                 "$Forwarded) BODY[] <stream " + n + "> RFC822.SIZE 99)",
                 "A5 OK [READ-ONLY] \"FETCH completed.\""}});
   t.push_back({"buffered_literal_with_crlf_and_section_atom",
-               "* 3 FETCH (BODY[HEADER.FIELDS (DATE FROM)]<0> {22}\r\nDate: x\r\nFrom: y\r\n\r\n)\r\n",
-               {"literal 22 after 'BODY[HEADER.FIELDS (DATE FROM)]<0>' seq 3 -> buffer",
+               "* 3 FETCH (BODY[HEADER.FIELDS (DATE FROM)]<0> {20}\r\nDate: x\r\nFrom: y\r\n\r\n)\r\n",
+               {"literal 20 after 'BODY[HEADER.FIELDS (DATE FROM)]<0>' seq 3 -> buffer",
                 "* 3 FETCH (BODY[HEADER.FIELDS (DATE FROM)]<0> \"Date: x\r\nFrom: y\r\n\r\n\")"}});
   t.push_back({"unilateral_exists_expunge_between_fetches",
                "* 3 EXISTS\r\n* 1 FETCH (UID 5 BODY[] {3}\r\nabc)\r\n* 2 EXPUNGE\r\n"
@@ -191,6 +191,8 @@ std::vector<Case> cases() {
                {}, StatusCode::ProtocolError, "max_literal limit"});
   return t;
 }
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 class ResponseParserTable : public ::testing::TestWithParam<Case> {};
 

@@ -26,6 +26,7 @@ import time
 import urllib.parse
 import uuid
 
+sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwt_mint  # noqa: E402
 import pki  # noqa: E402

@@ -14,6 +14,7 @@ import socket
 import ssl
 import sys
 
+sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import imap_fetch  # noqa: E402
 import testbed  # noqa: E402

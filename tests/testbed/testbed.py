@@ -7,6 +7,7 @@ a fake Entra ID token endpoint, and deterministic mailboxes.
   testbed.py down    --dir DIR
   testbed.py deliver --dir DIR --mailbox M --folder F (--count N [--seed S] | --file PATH)
   testbed.py token   --dir DIR [--app main|noimap] [--aud URL] [--expired] [--bad-signature]
+                     [--roles A,B]
   testbed.py fetch   --dir DIR --mailbox M [--folder F]
 
 See README.md in this directory.
@@ -27,6 +28,7 @@ import urllib.parse
 import urllib.request
 import uuid
 
+sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dovecot  # noqa: E402
 import imap_fetch  # noqa: E402
@@ -124,7 +126,7 @@ def cmd_up(args):
     _write_json(os.path.join(d, "entra.json"), {
         "tenant": seed.DOMAIN, "tenant_id": tenant_id, "kid": kid,
         "token_lifetime": args.token_lifetime,
-        "apps": [{k: v for k, v in a.items()} for a in apps]})
+        "apps": apps})
 
     started = []
     try:

@@ -1,0 +1,276 @@
+// Issue 2: archive real mailboxes end to end against a real Dovecot and the
+// fake Entra endpoint (tests/testbed), through the mailark binary itself.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+#include <simdjson.h>
+#include <sstream>
+
+#include "tests/support/testbed.h"
+
+namespace mailark::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Row {
+  std::string mailbox, folder, sha256, internaldate, flags;
+  uint32_t uidvalidity = 0, uid = 0;
+  uint64_t size = 0;
+};
+
+std::vector<Row> lsJson(const std::string& config, const std::string& mailbox = "") {
+  std::vector<std::string> args = {"ls", "--config", config, "--json"};
+  if (!mailbox.empty()) {
+    args.push_back("--mailbox");
+    args.push_back(mailbox);
+  }
+  ProcessResult r = mailark(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<Row> rows;
+  simdjson::dom::parser parser;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    simdjson::dom::element e;
+    EXPECT_EQ(parser.parse(line).get(e), simdjson::SUCCESS) << line;
+    Row row;
+    std::string_view mb, folder, sha, date, flags;
+    uint64_t uidvalidity = 0, uid = 0;
+    EXPECT_EQ(e["mailbox"].get(mb), simdjson::SUCCESS);
+    EXPECT_EQ(e["folder"].get(folder), simdjson::SUCCESS);
+    EXPECT_EQ(e["sha256"].get(sha), simdjson::SUCCESS);
+    EXPECT_EQ(e["internaldate"].get(date), simdjson::SUCCESS);
+    EXPECT_EQ(e["flags"].get(flags), simdjson::SUCCESS);
+    EXPECT_EQ(e["uidvalidity"].get(uidvalidity), simdjson::SUCCESS);
+    EXPECT_EQ(e["uid"].get(uid), simdjson::SUCCESS);
+    EXPECT_EQ(e["size"].get(row.size), simdjson::SUCCESS);
+    row.mailbox = mb, row.folder = folder, row.sha256 = sha, row.internaldate = date, row.flags = flags;
+    row.uidvalidity = static_cast<uint32_t>(uidvalidity);
+    row.uid = static_cast<uint32_t>(uid);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// "fetched:   12 messages, ..." -> 12; -1 when absent.
+long fetchedCount(const std::string& out) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex("fetched: +([0-9]+) messages"))) return -1;
+  return std::stol(m[1]);
+}
+
+size_t countObjects(const std::string& archive) {
+  size_t n = 0;
+  if (!fs::exists(archive + "/objects")) return 0;
+  for (const auto& e : fs::recursive_directory_iterator(archive + "/objects"))
+    if (e.is_regular_file()) ++n;
+  return n;
+}
+
+// Every file below `dir` that contains `needle`.
+std::vector<std::string> filesContaining(const std::string& dir, const std::string& needle) {
+  std::vector<std::string> hits;
+  if (!fs::exists(dir)) return hits;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && readFile(e.path().string()).find(needle) != std::string::npos)
+      hits.push_back(e.path().string());
+  return hits;
+}
+
+class ArchiveEndToEnd : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { bed_ = new TestBed({"--mailboxes", "20"}); }
+  static void TearDownTestSuite() {
+    delete bed_;
+    bed_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(bed_->ok()) << bed_->error();
+    archive_ = bed_->info().dir + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+
+  std::string secret() const { return readFile(bed_->info().secret_file); }
+
+  static TestBed* bed_;
+  std::string archive_;
+};
+
+TestBed* ArchiveEndToEnd::bed_ = nullptr;
+
+TEST_F(ArchiveEndToEnd, ArchivesEveryMessageByteExactWithDedup) {
+  const BedInfo& bed = bed_->info();
+  std::string config = bed_->writeConfig("all.toml", archive_, bed.mailboxes);
+  ProcessResult run = mailark({"run", "--config", config});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("mailboxes: 20 ok, 0 failed"), std::string::npos) << run.out;
+
+  std::vector<Row> rows = lsJson(config);
+  std::set<std::string> folders_seen;
+  size_t independent_total = 0;
+  for (const std::string& mailbox : bed.mailboxes) {
+    // What an independent client (Python imaplib, XOAUTH2) gets from Dovecot.
+    std::vector<FetchedMessage> truth = bed_->fetch(mailbox);
+    ASSERT_FALSE(truth.empty()) << mailbox;
+    independent_total += truth.size();
+    std::set<std::tuple<std::string, uint32_t, std::string, uint64_t>> want, got;
+    for (const FetchedMessage& m : truth) want.insert({m.folder, m.uid, m.sha256, m.size});
+    for (const Row& r : rows)
+      if (r.mailbox == mailbox) got.insert({r.folder, r.uid, r.sha256, r.size});
+    EXPECT_EQ(got, want) << mailbox;
+    for (const Row& r : rows)
+      if (r.mailbox == mailbox) folders_seen.insert(r.folder);
+  }
+  EXPECT_EQ(rows.size(), independent_total);
+  // Folder names round-trip exactly, including the nested and non-ASCII ones.
+  for (const char* f : {"INBOX", "Archive/2024", "Project Plans", "Entw\u00fcrfe \u00dcn\u00efc\u00f8d\u00e9"})
+    EXPECT_TRUE(folders_seen.count(f)) << f;
+
+  // Identical bytes in many mailboxes are stored once.
+  std::set<std::string> distinct;
+  for (const Row& r : rows) distinct.insert(r.sha256);
+  EXPECT_LT(distinct.size(), rows.size());
+  EXPECT_EQ(countObjects(archive_), distinct.size());
+
+  // `mailark cat` gives back the exact bytes, for every distinct object.
+  for (const std::string& sha : distinct) {
+    ProcessResult cat = mailark({"cat", "--config", config, sha});
+    ASSERT_EQ(cat.exit_code, 0) << cat.err;
+    ASSERT_EQ(sha256Hex(cat.out), sha);
+  }
+  // Dates and flags are kept as the server sent them.
+  for (const Row& r : rows) {
+    EXPECT_FALSE(r.internaldate.empty());
+    EXPECT_GT(r.uidvalidity, 0u);
+  }
+
+  ProcessResult status = mailark({"status", "--config", config});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_NE(status.out.find(bed.mailboxes[0]), std::string::npos);
+}
+
+TEST_F(ArchiveEndToEnd, SecondRunFetchesNothingThenExactlyTheNewMail) {
+  const BedInfo& bed = bed_->info();
+  std::vector<std::string> boxes(bed.mailboxes.begin(), bed.mailboxes.begin() + 6);
+  std::string config = bed_->writeConfig("incremental.toml", archive_, boxes);
+  ProcessResult first = mailark({"run", "--config", config});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  size_t before = lsJson(config).size();
+  ASSERT_EQ(fetchedCount(first.out), static_cast<long>(before));
+
+  ProcessResult second = mailark({"run", "--config", config});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(fetchedCount(second.out), 0) << second.out;
+
+  std::multiset<std::string> delivered;
+  for (const std::string& sha : bed_->deliver(boxes[1], "INBOX", 3, 101)) delivered.insert(sha);
+  for (const std::string& sha : bed_->deliver(boxes[2], "Project Plans", 2, 102)) delivered.insert(sha);
+  for (const std::string& sha : bed_->deliver(boxes[4], "Entw\u00fcrfe \u00dcn\u00efc\u00f8d\u00e9", 1, 103))
+    delivered.insert(sha);
+  ASSERT_EQ(delivered.size(), 6u);
+
+  ProcessResult third = mailark({"run", "--config", config});
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  EXPECT_EQ(fetchedCount(third.out), 6) << third.out;
+  std::vector<Row> rows = lsJson(config);
+  EXPECT_EQ(rows.size(), before + 6);
+  std::multiset<std::string> all;
+  for (const Row& r : rows) all.insert(r.sha256);
+  for (const std::string& sha : delivered) EXPECT_TRUE(all.count(sha)) << sha;
+
+  ProcessResult fourth = mailark({"run", "--config", config});
+  EXPECT_EQ(fetchedCount(fourth.out), 0) << fourth.out;
+}
+
+void expectTokenFailure(const ProcessResult& r, const std::string& code, const std::string& secret,
+                        const std::string& archive) {
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("AADSTS" + code), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find(secret), std::string::npos);
+  EXPECT_EQ(r.err.find(secret), std::string::npos);
+  EXPECT_TRUE(filesContaining(archive, secret).empty());
+  EXPECT_EQ(countObjects(archive), 0u);
+}
+
+TEST_F(ArchiveEndToEnd, WrongSecretNamesAadstsCodeAndLeaksNothing) {
+  const BedInfo& bed = bed_->info();
+  std::string wrong = "wrong-secret-Zq8~" + std::to_string(getpid());
+  std::string app = "tenant = \"" + bed.tenant + "\"\nclient_id = \"" + bed.client_id +
+                    "\"\nclient_secret_env = \"MAILARK_TEST_SECRET\"\nauthority = \"" + bed.authority + "\"\n";
+  std::string config = bed_->writeConfig("wrong-secret.toml", archive_, {bed.mailboxes[0]}, app);
+  ProcessResult r = mailark({"-v", "run", "--config", config}, {{"MAILARK_TEST_SECRET", wrong}});
+  expectTokenFailure(r, "7000215", wrong, archive_);
+  EXPECT_NE(r.err.find("Certificates & secrets"), std::string::npos) << r.err;
+}
+
+TEST_F(ArchiveEndToEnd, UnknownTenantAndUnknownAppAreNamed) {
+  const BedInfo& bed = bed_->info();
+  std::string tenant_app = "tenant = \"nosuch.onmicrosoft.com\"\nclient_id = \"" + bed.client_id +
+                           "\"\nclient_secret_file = \"" + bed.secret_file + "\"\nauthority = \"" + bed.authority + "\"\n";
+  std::string config = bed_->writeConfig("bad-tenant.toml", archive_, {bed.mailboxes[0]}, tenant_app);
+  expectTokenFailure(mailark({"run", "--config", config}), "90002", secret(), archive_);
+
+  std::string app = "tenant = \"" + bed.tenant + "\"\nclient_id = \"00000000-1111-2222-3333-444444444444\"\n" +
+                    "client_secret_file = \"" + bed.secret_file + "\"\nauthority = \"" + bed.authority + "\"\n";
+  config = bed_->writeConfig("bad-app.toml", archive_, {bed.mailboxes[0]}, app);
+  expectTokenFailure(mailark({"run", "--config", config}), "700016", secret(), archive_);
+}
+
+TEST_F(ArchiveEndToEnd, RefusedMailboxFailsAloneOthersArchive) {
+  const BedInfo& bed = bed_->info();
+  std::vector<std::string> boxes = {bed.mailboxes[0], "ghost@contoso.test", bed.mailboxes[1]};
+  std::string config = bed_->writeConfig("ghost.toml", archive_, boxes);
+  ProcessResult r = mailark({"run", "--config", config});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("mailboxes: 2 ok, 1 failed"), std::string::npos) << r.out;
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(r.err, m, std::regex("FAILED ghost@contoso.test: .*AUTHENTICATE XOAUTH2 failed.*NO")))
+      << r.err;
+  EXPECT_FALSE(lsJson(config, bed.mailboxes[0]).empty());
+  EXPECT_FALSE(lsJson(config, bed.mailboxes[1]).empty());
+  EXPECT_TRUE(lsJson(config, "ghost@contoso.test").empty());
+  ProcessResult status = mailark({"status", "--config", config});
+  EXPECT_NE(status.out.find("FAILED"), std::string::npos) << status.out;
+  EXPECT_EQ(r.err.find(secret()), std::string::npos);
+}
+
+TEST_F(ArchiveEndToEnd, TokenWithoutImapRoleIsRefusedByServer) {
+  const BedInfo& bed = bed_->info();
+  std::string app = "tenant = \"" + bed.tenant + "\"\nclient_id = \"" + bed.noimap_client_id +
+                    "\"\nclient_secret_file = \"" + bed.noimap_secret_file + "\"\nauthority = \"" + bed.authority + "\"\n";
+  std::string config = bed_->writeConfig("noimap.toml", archive_, {bed.mailboxes[0], bed.mailboxes[1]}, app);
+  ProcessResult r = mailark({"run", "--config", config});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("mailboxes: 0 ok, 2 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("AUTHENTICATE XOAUTH2 failed"), std::string::npos) << r.err;
+  EXPECT_EQ(countObjects(archive_), 0u);
+}
+
+TEST_F(ArchiveEndToEnd, UntrustedCertificateIsRefusedAndNothingArchived) {
+  const BedInfo& bed = bed_->info();
+  // No ca_file: neither the token endpoint nor Dovecot is trusted.
+  std::string config = bed_->writeConfig("untrusted.toml", archive_, {bed.mailboxes[0]}, "", "# no ca_file\n");
+  ProcessResult r = mailark({"run", "--config", config});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("TLS"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ca_file"), std::string::npos) << r.err;
+  EXPECT_EQ(countObjects(archive_), 0u);
+}
+
+TEST_F(ArchiveEndToEnd, InlineSecretInConfigIsRefused) {
+  const BedInfo& bed = bed_->info();
+  std::string app = "tenant = \"" + bed.tenant + "\"\nclient_id = \"" + bed.client_id +
+                    "\"\nclient_secret = \"hunter2\"\nauthority = \"" + bed.authority + "\"\n";
+  std::string config = bed_->writeConfig("inline.toml", archive_, {bed.mailboxes[0]}, app);
+  ProcessResult r = mailark({"run", "--config", config});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("client_secret is not allowed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("hunter2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mailark::test
