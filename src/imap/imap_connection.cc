@@ -61,7 +61,8 @@ void ImapConnection::noteCapabilities(std::string_view list) {
 void ImapConnection::send(Command command, Done done, ContinuationReply on_continuation) {
   if (!open_) return;
   Pending p;
-  p.tag = "A" + std::to_string(next_tag_++);
+  p.tag = std::to_string(next_tag_++);
+  p.tag.insert(p.tag.begin(), 'A');
   log::debug(host_ + " C: " + p.tag + " " + command.log_text);
   std::string first = p.tag + " " + command.segments.front();
   p.command = std::move(command);

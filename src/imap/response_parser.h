@@ -104,10 +104,9 @@ class ResponseParser {
   // server quirks: repeated and trailing spaces, bare LF line ends, blank
   // lines between responses and after a literal inside a list, a bare "+",
   // and Exchange's "[CODE ...]" line without "* OK" (read as "* OK [CODE]").
-  // Returns
-  // ProtocolError on malformed input or an exceeded limit (naming which),
-  // Transient for a non-IMAP line such as "Server Unavailable. 15", or the
-  // error a sink returned. After an error the parser is dead: every later
+  // Returns ProtocolError on malformed input or an exceeded limit (naming
+  // which), Transient for a non-IMAP line such as "Server Unavailable. 15",
+  // or the error a sink returned. After an error the parser is dead: every later
   // feed() returns the same error.
   Status feed(std::span<const char> bytes);
 

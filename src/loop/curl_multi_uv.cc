@@ -140,19 +140,20 @@ void CurlMultiUv::Core::dispatchCompletions() {
 }
 
 void CurlMultiUv::Core::shut() {
-  if (multi == nullptr) return;
   CURLM* m = multi;
   // Removing handles may close sockets and so call onSocket(REMOVE), which
   // still needs `multi` for curl_multi_assign.
-  for (auto& [easy, done] : transfers) curl_multi_remove_handle(m, easy);
+  if (m != nullptr) {
+    for (auto& [easy, done] : transfers) curl_multi_remove_handle(m, easy);
+    // From here curl must not call into this core: cleanup closes cached
+    // connections, and the watches are closed by us below.
+    curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, nullptr);
+    curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, nullptr);
+  }
   transfers.clear();
-  // From here curl must not call into this core: cleanup closes cached
-  // connections, and the watches are closed by us below.
-  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, nullptr);
-  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, nullptr);
   multi = nullptr;
   while (!watches.empty()) closeWatch(*watches.begin());
-  curl_multi_cleanup(m);
+  if (m != nullptr) curl_multi_cleanup(m);
   if (timer_open) {
     timer_open = false;
     uv_close(reinterpret_cast<uv_handle_t*>(&timer), [](uv_handle_t* h) {
@@ -183,7 +184,10 @@ CurlMultiUv::~CurlMultiUv() {
 }
 
 Status CurlMultiUv::add(CURL* easy, DoneCallback done) {
-  if (core_->multi == nullptr) return {StatusCode::Cancelled, "HTTP client is closed"};
+  if (core_->multi == nullptr) {
+    if (core_->timer_open) return internalError("curl_multi_init failed (out of memory?)");
+    return {StatusCode::Cancelled, "HTTP client is closed"};
+  }
   auto [it, inserted] = core_->transfers.emplace(easy, std::move(done));
   if (!inserted) return internalError("curl easy handle added twice");
   CURLMcode rc = curl_multi_add_handle(core_->multi, easy);
