@@ -75,7 +75,10 @@ void ArchiveRun::onJobFinished(MailboxJob& job) {
   } else {
     ++report_.failed;
     log::error(job.mailbox() + ": " + r.status.message());
-    if (r.status.code() == StatusCode::StorageFull && report_.fatal.isOk()) {
+    // A full disk or an untrusted server certificate fails every mailbox
+    // alike: stop instead of repeating the same error hundreds of times.
+    bool affects_all = r.status.code() == StatusCode::StorageFull || r.status.code() == StatusCode::Tls;
+    if (affects_all && report_.fatal.isOk()) {
       report_.fatal = r.status;
       stopping_ = true;
     }

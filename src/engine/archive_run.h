@@ -2,8 +2,8 @@
 // `max_connections` MailboxJobs at once, all sharing one TokenProvider.
 //
 // A mailbox that fails is reported and the others continue. A token that
-// cannot be obtained at all, or a full disk, stops the run: no mailbox can
-// succeed after those.
+// cannot be obtained at all, a full disk or an untrusted server certificate
+// stops the run: no mailbox can succeed after those.
 #pragma once
 
 #include <chrono>

@@ -40,6 +40,8 @@ std::optional<FetchData> parseFetch(const Response& r) {
       if (value.type != Value::Type::List) return std::nullopt;
       std::string flags;
       for (const Value& f : value.list) {
+        // \Recent belongs to one session (and is gone in IMAP4rev2), not to the message.
+        if (f.isAtom("\\RECENT")) continue;
         if (!flags.empty()) flags += ' ';
         flags += valueText(f);
       }

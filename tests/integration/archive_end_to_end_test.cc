@@ -1,6 +1,8 @@
 // Issue 2: archive real mailboxes end to end against a real Dovecot and the
 // fake Entra endpoint (tests/testbed), through the mailark binary itself.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -261,6 +263,44 @@ TEST_F(ArchiveEndToEnd, UntrustedCertificateIsRefusedAndNothingArchived) {
   EXPECT_EQ(countObjects(archive_), 0u);
 }
 
+// Never lose data: a run killed at an arbitrary point (SIGKILL, no chance to
+// clean up) leaves a state from which the next run completes the archive
+// with nothing lost, nothing duplicated and every recorded row readable.
+TEST_F(ArchiveEndToEnd, KilledRunResumesWithNothingLostOrDuplicated) {
+  const BedInfo& bed = bed_->info();
+  std::string config = bed_->writeConfig("killed.toml", archive_, bed.mailboxes);
+  int pid = startProcess({MAILARK_BINARY, "run", "--config", config});
+  ASSERT_GT(pid, 0);
+  // Kill once a good part, but not all, of the archive is written.
+  for (int i = 0; i < 4000 && countObjects(archive_) < 150; ++i) usleep(2000);
+  kill(pid, SIGKILL);
+  ASSERT_EQ(waitForExit(pid), 128 + SIGKILL) << "the run finished before it could be killed";
+  size_t partial = lsJson(config).size();
+  EXPECT_GT(partial, 0u);
+
+  ProcessResult resumed = mailark({"run", "--config", config});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  std::vector<Row> rows = lsJson(config);
+  // Only what was missing was fetched again.
+  EXPECT_EQ(fetchedCount(resumed.out), static_cast<long>(rows.size() - partial)) << resumed.out;
+  std::set<std::tuple<std::string, std::string, uint32_t>> keys;
+  std::set<std::string> distinct;
+  for (const Row& r : rows) {
+    EXPECT_TRUE(keys.insert({r.mailbox, r.folder, r.uid}).second) << "duplicate " << r.mailbox << " " << r.uid;
+    distinct.insert(r.sha256);
+  }
+  size_t truth = 0;
+  for (const std::string& mailbox : bed.mailboxes) truth += bed_->fetch(mailbox).size();
+  EXPECT_EQ(rows.size(), truth);
+  EXPECT_EQ(countObjects(archive_), distinct.size());
+  for (const std::string& sha : distinct) {
+    ProcessResult cat = mailark({"cat", "--config", config, sha});
+    ASSERT_EQ(sha256Hex(cat.out), sha);
+  }
+  // The killed run's half-written temporary files are gone.
+  EXPECT_TRUE(fs::is_empty(archive_ + "/tmp"));
+}
+
 TEST_F(ArchiveEndToEnd, InlineSecretInConfigIsRefused) {
   const BedInfo& bed = bed_->info();
   std::string app = "tenant = \"" + bed.tenant + "\"\nclient_id = \"" + bed.client_id +
@@ -270,6 +310,21 @@ TEST_F(ArchiveEndToEnd, InlineSecretInConfigIsRefused) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("client_secret is not allowed"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("hunter2"), std::string::npos);
+}
+
+// A Dovecot whose certificate chains to nothing we trust, while the token
+// endpoint is trusted: the IMAP TLS check itself must refuse.
+TEST(UntrustedImapServer, RefusedWithTlsErrorAndNothingArchived) {
+  TestBed bed({"--mailboxes", "3", "--no-seed", "--untrusted-imap-cert"});
+  ASSERT_TRUE(bed.ok()) << bed.error();
+  std::string archive = bed.info().dir + "/archive-untrusted";
+  std::string config = bed.writeConfig("untrusted-imap.toml", archive, bed.info().mailboxes);
+  ProcessResult r = mailark({"run", "--config", config});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("TLS certificate of localhost not trusted"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("AADSTS"), std::string::npos) << r.err;
+  EXPECT_EQ(countObjects(archive), 0u);
+  EXPECT_TRUE(lsJson(config).empty());
 }
 
 }  // namespace

@@ -16,4 +16,10 @@ struct ProcessResult {
 // `env` entries are added to (or replace in) the current environment.
 ProcessResult runProcess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
 
+// Starts a program in the background with stdout/stderr sent to /dev/null;
+// returns its pid (or -1). Reap it with waitForExit().
+int startProcess(const std::vector<std::string>& argv);
+// Waits for `pid`; returns its exit code, or 128 + signal number.
+int waitForExit(int pid);
+
 }  // namespace mailark::test

@@ -87,7 +87,7 @@ def mail_home(directory, mailbox):
     return os.path.join(directory, "mail", mailbox)
 
 
-def write_config(directory, imap_port, pop3_port, tenant_id, capabilities):
+def write_config(directory, imap_port, pop3_port, tenant_id, capabilities, cert="server"):
     d = directory
     with open(os.path.join(d, "auth-roles.lua"), "w") as f:
         f.write(LUA_ROLES)
@@ -117,8 +117,8 @@ info_log_path = {d}/dovecot.log
 protocols = imap pop3
 listen = 127.0.0.1
 ssl = required
-ssl_cert = <{d}/server.pem
-ssl_key = <{d}/server.key
+ssl_cert = <{d}/{cert}.pem
+ssl_key = <{d}/{cert}.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
 first_valid_uid = {MAIL_UID}

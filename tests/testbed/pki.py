@@ -95,6 +95,26 @@ def make_pki(directory):
     return kid
 
 
+def make_untrusted_server_cert(directory):
+    """Writes untrusted.pem/untrusted.key: a self-signed localhost certificate
+    that chains to nothing in ca.pem, for "server not trusted" tests."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    key = _new_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    cert = (x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .sign(key, hashes.SHA256()))
+    _write(os.path.join(directory, "untrusted.pem"), cert.public_bytes(serialization.Encoding.PEM))
+    _write(os.path.join(directory, "untrusted.key"), _key_pem(key), 0o600)
+
+
 def load_private_key(path):
     with open(path, "rb") as f:
         return serialization.load_pem_private_key(f.read(), password=None)

@@ -146,7 +146,11 @@ def cmd_up(args):
         _write_json(os.path.join(d, "seed-manifest.json"),
                     {"seed": args.seed, "mailboxes": manifest})
 
-        imap_port, pop3_port = _start_dovecot(d, tenant_id, args.capabilities)
+        cert = "server"
+        if args.untrusted_imap_cert:
+            pki.make_untrusted_server_cert(d)
+            cert = "untrusted"
+        imap_port, pop3_port = _start_dovecot(d, tenant_id, args.capabilities, cert)
         token_port = _wait_entra_port(d, entra)
     except BaseException:
         cmd_down(argparse.Namespace(dir=d), quiet=True)
@@ -221,14 +225,14 @@ def _wait_entra_port(d, proc, timeout=20.0):
     raise BedError("fake_entra.py did not start within %ds" % timeout)
 
 
-def _start_dovecot(d, tenant_id, capabilities, attempts=4):
+def _start_dovecot(d, tenant_id, capabilities, cert="server", attempts=4):
     # Ports are picked free then handed to dovecot; a parallel bed may grab
     # one in between, so a bind failure is retried with new ports.
     for attempt in range(attempts):
         imap_port, pop3_port = dovecot.free_port(), dovecot.free_port()
         if imap_port == pop3_port:
             continue
-        conf = dovecot.write_config(d, imap_port, pop3_port, tenant_id, capabilities)
+        conf = dovecot.write_config(d, imap_port, pop3_port, tenant_id, capabilities, cert)
         proc = dovecot.start(d, conf)
         if dovecot.wait_ready(proc, [imap_port, pop3_port]):
             return imap_port, pop3_port
@@ -391,6 +395,9 @@ def main(argv=None):
     p.add_argument("--capabilities", choices=["exchange", "dovecot"], default="dovecot")
     p.add_argument("--token-lifetime", type=int, default=3600)
     p.add_argument("--no-seed", action="store_true")
+    p.add_argument("--untrusted-imap-cert", action="store_true",
+                   help="Dovecot presents a self-signed certificate not in ca.pem "
+                        "(the token endpoint stays trusted)")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_up)
 
