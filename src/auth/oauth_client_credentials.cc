@@ -41,8 +41,8 @@ bool isUrlSafeTenant(const std::string& tenant) {
   });
 }
 
-// Adds the configured CA file to the store curl already filled with the
-// system bundle, so both are trusted. Runs inside curl: must not throw.
+// Adds the configured CA file to the connection's trust store, next to the
+// system bundle (see startRequest). Runs inside curl: must not throw.
 CURLcode addExtraCa(CURL*, void* ssl_ctx, void* userp) {
   const char* path = static_cast<const char*>(userp);
   X509_STORE* store = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(ssl_ctx));
@@ -238,7 +238,11 @@ void OAuthClientCredentials::startRequest() {
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!settings_.ca_file.empty()) {
-    // A cached shared store would receive our CA too; build one per connection.
+    // Without the CA cache each connection gets its own store, and curl fills
+    // it with the system bundle into the same store our callback adds to:
+    // 7.88 does so after the callback, 8.3+ before it; either way both are
+    // trusted (checked by hand on 7.88). With the cache on, 7.88 would swap
+    // in the shared cached store and lose our CA, or we would pollute it.
     curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &addExtraCa);
     curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, settings_.ca_file.c_str());

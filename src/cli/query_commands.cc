@@ -49,10 +49,11 @@ int statusCommand(const std::string& config_path) {
   };
   for (const MailboxSummary& m : *rows) print(m);
   // Configured mailboxes that were never archived are worth seeing too.
-  for (const std::string& name : cfg.mailboxes) {
+  std::vector<std::string> configured = cfg.allMailboxes();
+  for (const std::string& name : configured) {
     if (!by_name.count(name)) print(MailboxSummary{name, 0, 0, 0, "", "", ""});
   }
-  std::printf("total: %zu mailbox(es), %lld messages, %s\n", std::max(rows->size(), cfg.mailboxes.size()),
+  std::printf("total: %zu mailbox(es), %lld messages, %s\n", std::max(rows->size(), configured.size()),
               static_cast<long long>(total_messages), humanBytes(static_cast<uint64_t>(total_bytes)).c_str());
   return 0;
 }

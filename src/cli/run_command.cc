@@ -23,7 +23,8 @@ void printSummary(const engine::RunReport& report) {
               static_cast<unsigned long long>(report.messages), humanBytes(report.bytes).c_str(), seconds,
               seconds > 0 ? static_cast<double>(report.messages) / seconds : 0.0);
   for (const engine::MailboxOutcome& m : report.mailboxes) {
-    if (!m.result.status.isOk())
+    // The run's fatal error is printed once, not once per mailbox.
+    if (!m.result.status.isOk() && m.result.status.message() != report.fatal.message())
       std::fprintf(stderr, "mailark: FAILED %s: %s\n", m.mailbox.c_str(), m.result.status.message().c_str());
   }
   std::fflush(stdout);
@@ -38,44 +39,56 @@ int runCommand(const RunOptions& options) {
 
   Result<std::unique_ptr<Archive>> archive = openArchive(cfg->archive.path, ArchiveMode::CreateAndLock);
   if (!archive) return reportFatal(archive.status().message());
-  Result<std::shared_ptr<tls::TlsContext>> tls = tls::TlsContext::create(cfg->server.ca_file);
-  if (!tls) return reportFatal(tls.status().message());
 
   uv_loop_t loop;
   uv_loop_init(&loop);
   engine::RunReport report;
   {
     loop::CurlMultiUv http(&loop);
-    auth::OAuthSettings oauth;
-    oauth.authority = cfg->app.authority;
-    oauth.tenant = cfg->app.tenant;
-    oauth.client_id = cfg->app.client_id;
-    oauth.client_secret = cfg->app.client_secret;
-    oauth.scope = cfg->app.scope;
-    oauth.ca_file = cfg->server.ca_file;
-    auth::OAuthClientCredentials tokens(&loop, http, std::move(oauth));
-
-    engine::JobServices services{&loop, *tls, &tokens, (*archive)->store.get(), (*archive)->state.get()};
-    engine::JobSettings settings;
-    settings.host = cfg->server.host;
-    settings.port = cfg->server.port;
-    settings.idle_timeout_ms = uint64_t{cfg->server.timeout_seconds} * 1000;
-    log::info("archiving " + std::to_string(cfg->mailboxes.size()) + " mailbox(es) from " + cfg->server.host +
-              " into " + cfg->archive.path);
-    engine::ArchiveRun run(services, settings, cfg->limits.connections, cfg->mailboxes);
-    report = run.run();
-    tokens.close();
+    // One token provider (and TLS trust) per app; every mailbox of the app
+    // shares them.
+    std::vector<std::unique_ptr<auth::OAuthClientCredentials>> providers;
+    std::vector<engine::RunItem> items;
+    for (const config::AppConfig& app : cfg->apps) {
+      Result<std::shared_ptr<tls::TlsContext>> tls = tls::TlsContext::create(app.server.ca_file);
+      if (!tls) {
+        report.fatal = tls.status();
+        break;
+      }
+      auth::OAuthSettings oauth;
+      oauth.authority = app.authority;
+      oauth.tenant = app.tenant;
+      oauth.client_id = app.client_id;
+      oauth.client_secret = app.client_secret;
+      oauth.scope = app.scope;
+      oauth.ca_file = app.server.ca_file;
+      providers.push_back(std::make_unique<auth::OAuthClientCredentials>(&loop, http, std::move(oauth)));
+      engine::JobSettings settings;
+      settings.host = app.server.host;
+      settings.port = app.server.port;
+      settings.idle_timeout_ms = uint64_t{app.server.timeout_seconds} * 1000;
+      for (const config::MailboxSpec& m : app.mailboxes) {
+        engine::Protocol protocol = m.protocol == config::Protocol::Pop3 ? engine::Protocol::Pop3 : engine::Protocol::Imap;
+        items.push_back({m.address, protocol, providers.back().get(), *tls, settings});
+      }
+    }
+    if (report.fatal.isOk()) {
+      log::info("archiving " + std::to_string(items.size()) + " mailbox(es) of " + std::to_string(cfg->apps.size()) +
+                " app(s) into " + cfg->archive.path);
+      engine::MessageRecorder recorder((*archive)->store.get(), (*archive)->state.get());
+      engine::JobServices base{&loop, nullptr, nullptr, (*archive)->store.get(), (*archive)->state.get(), &recorder};
+      engine::ArchiveRun run(base, engine::makeJob, cfg->limits.connections, std::move(items));
+      report = run.run();
+    }
+    for (auto& p : providers) p->close();
     http.close();
   }
   // Let every close callback run so the loop can be closed cleanly.
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0) log::warn("event loop closed with handles still open");
 
-  if (!report.fatal.isOk()) {
-    printSummary(report);
-    return reportFatal(report.fatal.message());
-  }
   printSummary(report);
+  if (!report.fatal.isOk()) return reportFatal(report.fatal.message());
   return report.failed > 0 ? 1 : 0;
 }
 

@@ -76,7 +76,7 @@ Status Loader::loadApp(const toml::table& root) {
                  "file readable only by mailark (client_secret_file) or an environment variable (client_secret_env)");
   }
   MAILARK_RETURN_IF_ERROR(checkKeys(*app, "app", {"tenant", "client_id", "client_secret_file", "client_secret_env", "authority", "scope"}));
-  AppConfig& a = c_.app;
+  AppConfig& a = c_.apps.front();
   MAILARK_RETURN_IF_ERROR(getString(*app, "app", "tenant", &a.tenant));
   MAILARK_RETURN_IF_ERROR(getString(*app, "app", "client_id", &a.client_id));
   MAILARK_RETURN_IF_ERROR(getString(*app, "app", "client_secret_file", &a.client_secret_file));
@@ -95,7 +95,7 @@ Status Loader::loadApp(const toml::table& root) {
 }
 
 Status Loader::loadSecret() {
-  AppConfig& a = c_.app;
+  AppConfig& a = c_.apps.front();
   if (!a.client_secret_file.empty() && !a.client_secret_env.empty())
     return error("[app] set client_secret_file or client_secret_env, not both");
   if (!a.client_secret_env.empty()) {
@@ -127,7 +127,7 @@ Status Loader::loadServer(const toml::table& root) {
   const toml::table* server = root["server"].as_table();
   if (server == nullptr) return Status::ok();
   MAILARK_RETURN_IF_ERROR(checkKeys(*server, "server", {"host", "port", "ca_file", "timeout_seconds"}));
-  ServerConfig& s = c_.server;
+  ServerConfig& s = c_.apps.front().server;
   MAILARK_RETURN_IF_ERROR(getString(*server, "server", "host", &s.host));
   MAILARK_RETURN_IF_ERROR(getString(*server, "server", "ca_file", &s.ca_file));
   s.ca_file = resolve(s.ca_file);
@@ -156,7 +156,7 @@ Status Loader::addMailbox(std::string address, const std::string& where) {
   for (unsigned char ch : address)
     if (ch <= ' ' || ch == 0x7f || ch == '"') bad = true;
   if (bad) return error("mailbox \"" + address + "\" (" + where + ") is not an e-mail address");
-  if (seen_.insert(address).second) c_.mailboxes.push_back(std::move(address));
+  if (seen_.insert(address).second) c_.apps.front().mailboxes.push_back({std::move(address), Protocol::Imap});
   return Status::ok();
 }
 
@@ -186,13 +186,14 @@ Status Loader::loadMailboxes(const toml::table& root) {
       }
     }
   }
-  if (c_.mailboxes.empty() && need_ == SecretNeed::Load)
+  if (c_.apps.front().mailboxes.empty() && need_ == SecretNeed::Load)
     return error("no mailboxes configured: add [mailboxes] list = [\"a@contoso.com\"] or [mailboxes] file");
   return Status::ok();
 }
 
 Result<Config> Loader::load() {
   c_.file = path_;
+  c_.apps.emplace_back();
   // Debian's toml++ is built with exceptions; they stay inside this function.
   toml::table root;
   try {
@@ -225,5 +226,12 @@ Result<Config> Loader::load() {
 }  // namespace
 
 Result<Config> loadConfig(const std::string& path, SecretNeed need) { return Loader(path, need).load(); }
+
+std::vector<std::string> Config::allMailboxes() const {
+  std::vector<std::string> out;
+  for (const AppConfig& app : apps)
+    for (const MailboxSpec& m : app.mailboxes) out.push_back(m.address);
+  return out;
+}
 
 }  // namespace mailark::config

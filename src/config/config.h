@@ -13,14 +13,11 @@
 
 namespace mailark::config {
 
-struct AppConfig {
-  std::string tenant;
-  std::string client_id;
-  std::string client_secret;       // loaded; empty when not requested
-  std::string client_secret_file;  // where it came from (one of these two)
-  std::string client_secret_env;
-  std::string authority = "https://login.microsoftonline.com";
-  std::string scope = "https://outlook.office365.com/.default";
+enum class Protocol { Imap, Pop3 };
+
+struct MailboxSpec {
+  std::string address;
+  Protocol protocol = Protocol::Imap;
 };
 
 struct ServerConfig {
@@ -28,6 +25,21 @@ struct ServerConfig {
   uint16_t port = 993;
   std::string ca_file;               // optional extra trust anchor (also for the token endpoint)
   uint32_t timeout_seconds = 120;    // idle timeout of a connection
+};
+
+// One app registration (tenant + client) with its own token, server and
+// mailboxes. A config with a single [app] section has one AppConfig.
+struct AppConfig {
+  std::string name = "default";
+  std::string tenant;
+  std::string client_id;
+  std::string client_secret;       // loaded; empty when not requested
+  std::string client_secret_file;  // where it came from (one of these two)
+  std::string client_secret_env;
+  std::string authority = "https://login.microsoftonline.com";
+  std::string scope = "https://outlook.office365.com/.default";
+  ServerConfig server;
+  std::vector<MailboxSpec> mailboxes;  // de-duplicated, in file order
 };
 
 struct ArchiveConfig {
@@ -40,12 +52,13 @@ struct LimitsConfig {
 
 struct Config {
   std::string file;  // the config file's path
-  AppConfig app;
-  ServerConfig server;
+  std::vector<AppConfig> apps;  // at least one
   ArchiveConfig archive;
   LimitsConfig limits;
-  std::vector<std::string> mailboxes;  // de-duplicated, in file order
-  std::vector<std::string> warnings;   // e.g. a secret file readable by others
+  std::vector<std::string> warnings;  // e.g. a secret file readable by others
+
+  // Every configured mailbox address, over all apps, in config order.
+  std::vector<std::string> allMailboxes() const;
 };
 
 enum class SecretNeed { Load, Skip };

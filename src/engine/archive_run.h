@@ -1,19 +1,23 @@
 // ArchiveRun: archives a list of mailboxes on one libuv loop, running up to
-// `max_connections` MailboxJobs at once, all sharing one TokenProvider.
+// `max_connections` jobs at once. Mailboxes of one app share its
+// TokenProvider: one token for the whole tenant.
 //
-// A mailbox that fails is reported and the others continue. A token that
-// cannot be obtained at all, a full disk or an untrusted server certificate
-// stops the run: no mailbox can succeed after those.
+// Each app's token is fetched once before its mailboxes start, so a bad
+// secret gives one clear error rather than one per mailbox; that app's
+// mailboxes fail, the other apps' continue. When no app gets a token, or the
+// disk is full, or the server's certificate is not trusted, the run stops:
+// no mailbox can succeed after those.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "src/engine/mailbox_job.h"
+#include "src/engine/job.h"
 #include "src/loop/deferred_deleter.h"
 
 namespace mailark::engine {
@@ -35,26 +39,32 @@ struct RunReport {
 
 class ArchiveRun {
  public:
-  ArchiveRun(JobServices services, JobSettings settings, size_t max_connections, std::vector<std::string> mailboxes);
+  // `base` supplies the loop, store and state; each item brings its own
+  // token provider, TLS context and settings.
+  ArchiveRun(JobServices base, JobFactory factory, size_t max_connections, std::vector<RunItem> items);
 
   // Runs the loop until every mailbox is done (or the run is stopped).
   // REQUIRES: called once, on the loop's thread, with the loop not running.
   RunReport run();
 
  private:
+  void onTokenChecked(TokenProvider* tokens, const Status& status);
   void startMore();
-  void onJobFinished(MailboxJob& job);
+  void onJobFinished(Job& job);
+  void record(const std::string& mailbox, const JobResult& result);
 
-  JobServices services_;
-  JobSettings settings_;
+  JobServices base_;
+  JobFactory factory_;
   size_t max_connections_;
-  std::deque<std::string> queue_;
-  std::vector<std::unique_ptr<MailboxJob>> active_;
+  std::vector<RunItem> items_;
+  std::deque<RunItem> queue_;
+  std::vector<JobPtr> active_;
   loop::DeferredDeleter graveyard_;
+  std::map<TokenProvider*, Status> token_checks_;  // one entry per app once answered
+  size_t apps_ = 0;
   int64_t run_id_ = 0;
   RunReport report_;
   bool stopping_ = false;
-  bool token_answered_ = false;
 };
 
 }  // namespace mailark::engine

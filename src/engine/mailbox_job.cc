@@ -24,7 +24,7 @@ bool contains(std::string_view haystack, std::string_view needle) {
 }  // namespace
 
 MailboxJob::MailboxJob(JobServices services, const JobSettings& settings, std::string mailbox, int64_t run_id,
-                       std::function<void(MailboxJob&)> on_finished)
+                       JobFinished on_finished)
     : services_(std::move(services)),
       settings_(settings),
       mailbox_(std::move(mailbox)),
@@ -221,6 +221,7 @@ void MailboxJob::fetchNextBatch() {
           writer_->abort();
           writer_.reset();
         }
+        if (Status s = services_.recorder->flush(); !s.isOk()) return fail(s);
         if (r.status == "BAD") return fail(protocolError("UID FETCH in " + folder_name_ + " failed: " + describe(r)));
         size_t missing = 0;
         for (uint32_t uid : requested_)
@@ -240,6 +241,8 @@ void MailboxJob::completeFolder() {
   for (const ServerMessage& m : listed_)
     if (m.uid > folder_state_.highest_uid) listed.push_back(m.uid);
   std::sort(listed.begin(), listed.end());
+  // Progress may only move past messages whose rows are durable.
+  if (Status s = services_.recorder->flush(); !s.isOk()) return fail(s);
   Result<std::vector<uint32_t>> archived = services_.state->archivedUids(folder_state_.folder_id, folder_state_.highest_uid + 1);
   if (!archived) return fail(archived.status());
   uint32_t high = completeUpTo(folder_state_.highest_uid, listed, *archived);
@@ -285,7 +288,7 @@ void MailboxJob::onUntagged(imap::Response& r) {
 imap::LiteralSink* MailboxJob::onLiteralStart(const imap::LiteralContext& context) {
   if (phase_ != Phase::Fetching || context.preceding_atom != "BODY[]") return nullptr;
   if (writer_) writer_->abort();
-  Result<ObjectWriterPtr> w = services_.store->newObject();
+  Result<ObjectWriterPtr> w = services_.recorder->beginMessage();
   if (!w) {
     writer_.reset();
     pending_store_error_ = w.status();
@@ -316,19 +319,16 @@ void MailboxJob::onFetch(const imap::FetchData& fetch) {
 
 Status MailboxJob::storeMessage(const imap::FetchData& fetch) {
   if (!fetch.body_streamed) {  // sent inline as a quoted string
-    Result<ObjectWriterPtr> w = services_.store->newObject();
+    Result<ObjectWriterPtr> w = services_.recorder->beginMessage();
     if (!w) return w.status();
     writer_ = std::move(*w);
     MAILARK_RETURN_IF_ERROR(writer_->append(std::span<const char>(fetch.body->data(), fetch.body->size())));
   }
   if (!writer_) return internalError("no object writer for a streamed BODY[]");
   uint64_t size = writer_->size();
-  Result<ObjectId> id = writer_->commit();
-  writer_.reset();
+  MessageRecord rec{*fetch.uid, "", size, fetch.internaldate.value_or(""), fetch.flags.value_or("")};
+  Result<ObjectId> id = services_.recorder->finishMessage(folder_state_.folder_id, std::move(writer_), std::move(rec));
   if (!id) return id.status();
-  // Only now are the bytes durable; only now may the UID count as archived.
-  MessageRecord rec{*fetch.uid, *id, size, fetch.internaldate.value_or(""), fetch.flags.value_or("")};
-  MAILARK_RETURN_IF_ERROR(services_.state->recordMessage(folder_state_.folder_id, rec));
   received_.insert(*fetch.uid);
   ++result_.messages;
   result_.bytes += size;

@@ -1,6 +1,6 @@
 // MailboxJob: archives every folder of one mailbox over one IMAP connection.
 //
-// Sequence: token -> connect (TLS) -> CAPABILITY -> AUTHENTICATE XOAUTH2
+// The IMAP Job. Sequence: token -> connect (TLS) -> CAPABILITY -> AUTHENTICATE XOAUTH2
 // (user=<mailbox>) -> LIST -> per folder: EXAMINE (read-only), list UIDs
 // above the folder's progress, UID FETCH (UID INTERNALDATE FLAGS
 // BODY.PEEK[]) in batches. Message bytes stream from the parser into an
@@ -22,45 +22,21 @@
 #include "mailark/state_store.h"
 #include "mailark/token_provider.h"
 #include "src/engine/folder_plan.h"
+#include "src/engine/job.h"
 #include "src/imap/imap_connection.h"
 #include "src/imap/untagged_data.h"
 
 namespace mailark::engine {
 
-struct JobSettings {
-  std::string host;
-  uint16_t port = 993;
-  uint64_t idle_timeout_ms = 120'000;
-  uint64_t batch_bytes = 16ull << 20;  // per UID FETCH, by RFC822.SIZE estimate
-  size_t batch_count = 250;
-  imap::Limits limits;
-};
-
-struct JobResult {
-  Status status;
-  uint64_t folders = 0;
-  uint64_t messages = 0;  // fetched this run
-  uint64_t bytes = 0;
-  std::vector<std::string> warnings;  // e.g. folders that vanished, UIDs the server did not return
-};
-
-struct JobServices {
-  uv_loop_t* loop = nullptr;
-  std::shared_ptr<tls::TlsContext> tls;
-  TokenProvider* tokens = nullptr;
-  ContentStore* store = nullptr;
-  StateStore* state = nullptr;
-};
-
-class MailboxJob : public imap::ImapConnectionCallbacks, private imap::LiteralSink {
+class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private imap::LiteralSink {
  public:
   MailboxJob(JobServices services, const JobSettings& settings, std::string mailbox, int64_t run_id,
-             std::function<void(MailboxJob&)> on_finished);
+             JobFinished on_finished);
   ~MailboxJob() override;
 
-  void start();
-  const std::string& mailbox() const { return mailbox_; }
-  const JobResult& result() const { return result_; }
+  void start() override;
+  const std::string& mailbox() const override { return mailbox_; }
+  const JobResult& result() const override { return result_; }
 
  private:
   enum class Phase { Idle, Token, Connecting, Capability, Authenticating, Listing, Examining, ListingUids, Fetching, LoggingOut, Done };
@@ -94,7 +70,7 @@ class MailboxJob : public imap::ImapConnectionCallbacks, private imap::LiteralSi
   JobSettings settings_;
   std::string mailbox_;
   int64_t run_id_;
-  std::function<void(MailboxJob&)> on_finished_;
+  JobFinished on_finished_;
   JobResult result_;
   Phase phase_ = Phase::Idle;
 

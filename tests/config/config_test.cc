@@ -81,22 +81,23 @@ TEST_F(ConfigTest, ValidConfigGetsDefaults) {
   const std::string file = writeValid();
   Result<Config> r = loadConfig(file, SecretNeed::Load);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_EQ(r->apps.size(), 1u);
   const Config& c = *r;
   EXPECT_EQ(c.file, file);
-  EXPECT_EQ(c.app.tenant, "contoso.onmicrosoft.com");
-  EXPECT_EQ(c.app.client_id, "11111111-2222-3333-4444-555555555555");
-  EXPECT_EQ(c.app.client_secret, kSecret);  // trailing newline trimmed
-  EXPECT_EQ(c.app.client_secret_file, path("secret"));
-  EXPECT_EQ(c.app.client_secret_env, "");
-  EXPECT_EQ(c.app.authority, "https://login.microsoftonline.com");
-  EXPECT_EQ(c.app.scope, "https://outlook.office365.com/.default");
-  EXPECT_EQ(c.server.host, "outlook.office365.com");
-  EXPECT_EQ(c.server.port, 993);
-  EXPECT_EQ(c.server.ca_file, "");
-  EXPECT_EQ(c.server.timeout_seconds, 120u);
+  EXPECT_EQ(c.apps.front().tenant, "contoso.onmicrosoft.com");
+  EXPECT_EQ(c.apps.front().client_id, "11111111-2222-3333-4444-555555555555");
+  EXPECT_EQ(c.apps.front().client_secret, kSecret);  // trailing newline trimmed
+  EXPECT_EQ(c.apps.front().client_secret_file, path("secret"));
+  EXPECT_EQ(c.apps.front().client_secret_env, "");
+  EXPECT_EQ(c.apps.front().authority, "https://login.microsoftonline.com");
+  EXPECT_EQ(c.apps.front().scope, "https://outlook.office365.com/.default");
+  EXPECT_EQ(c.apps.front().server.host, "outlook.office365.com");
+  EXPECT_EQ(c.apps.front().server.port, 993);
+  EXPECT_EQ(c.apps.front().server.ca_file, "");
+  EXPECT_EQ(c.apps.front().server.timeout_seconds, 120u);
   EXPECT_EQ(c.limits.connections, 16u);
   EXPECT_EQ(c.archive.path, path("archive"));
-  EXPECT_EQ(c.mailboxes, std::vector<std::string>{"alice@contoso.com"});
+  EXPECT_EQ(c.allMailboxes(), std::vector<std::string>{"alice@contoso.com"});
   EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
 }
 
@@ -123,13 +124,14 @@ TEST_F(ConfigTest, ExplicitValuesOverrideDefaults) {
                                  "list = [\"a@x.test\"]\n");
   Result<Config> r = loadConfig(file, SecretNeed::Load);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
-  EXPECT_EQ(r->app.authority, "https://127.0.0.1:8443");  // trailing slash removed
-  EXPECT_EQ(r->app.scope, "https://imap.example/.default");
-  EXPECT_EQ(r->app.client_secret, kSecret);
-  EXPECT_EQ(r->server.host, "127.0.0.1");
-  EXPECT_EQ(r->server.port, 10993);
-  EXPECT_EQ(r->server.ca_file, path("ca.pem"));
-  EXPECT_EQ(r->server.timeout_seconds, 30u);
+  ASSERT_EQ(r->apps.size(), 1u);
+  EXPECT_EQ(r->apps.front().authority, "https://127.0.0.1:8443");  // trailing slash removed
+  EXPECT_EQ(r->apps.front().scope, "https://imap.example/.default");
+  EXPECT_EQ(r->apps.front().client_secret, kSecret);
+  EXPECT_EQ(r->apps.front().server.host, "127.0.0.1");
+  EXPECT_EQ(r->apps.front().server.port, 10993);
+  EXPECT_EQ(r->apps.front().server.ca_file, path("ca.pem"));
+  EXPECT_EQ(r->apps.front().server.timeout_seconds, 30u);
   EXPECT_EQ(r->archive.path, "/abs/archive");  // absolute paths are kept
   EXPECT_EQ(r->limits.connections, 3u);
 }
@@ -155,11 +157,12 @@ TEST_F(ConfigTest, RelativePathsResolveAgainstTheConfigDirectory) {
   Result<Config> r = loadConfig(file, SecretNeed::Load);
   fs::current_path(old_cwd);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
-  EXPECT_EQ(r->app.client_secret_file, path("keys/secret"));
-  EXPECT_EQ(r->app.client_secret, kSecret);  // no newline at all: kept whole
-  EXPECT_EQ(r->server.ca_file, path("certs/ca.pem"));
+  ASSERT_EQ(r->apps.size(), 1u);
+  EXPECT_EQ(r->apps.front().client_secret_file, path("keys/secret"));
+  EXPECT_EQ(r->apps.front().client_secret, kSecret);  // no newline at all: kept whole
+  EXPECT_EQ(r->apps.front().server.ca_file, path("certs/ca.pem"));
   EXPECT_EQ(r->archive.path, path("data/archive"));
-  EXPECT_EQ(r->mailboxes, std::vector<std::string>{"b@contoso.com"});
+  EXPECT_EQ(r->allMailboxes(), std::vector<std::string>{"b@contoso.com"});
 }
 
 TEST_F(ConfigTest, MailboxesFromListAndFileKeepOrderWithoutDuplicates) {
@@ -181,8 +184,10 @@ TEST_F(ConfigTest, MailboxesFromListAndFileKeepOrderWithoutDuplicates) {
                                  "file = \"boxes.txt\"\n");
   Result<Config> r = loadConfig(file, SecretNeed::Load);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
-  EXPECT_EQ(r->mailboxes, (std::vector<std::string>{"alice@contoso.com", "bob@contoso.com", "carol@contoso.com",
+  ASSERT_EQ(r->apps.size(), 1u);
+  EXPECT_EQ(r->allMailboxes(), (std::vector<std::string>{"alice@contoso.com", "bob@contoso.com", "carol@contoso.com",
                                                     "dave@contoso.com", "erin@contoso.com"}));
+  for (const MailboxSpec& m : r->apps.front().mailboxes) EXPECT_EQ(m.protocol, Protocol::Imap) << m.address;
 }
 
 TEST_F(ConfigTest, InvalidAddressInFileNamesFileAndLine) {
@@ -236,7 +241,8 @@ TEST_F(ConfigTest, NoMailboxesIsAnErrorUnlessSkipped) {
 
   Result<Config> skipped = loadConfig(file, SecretNeed::Skip);
   ASSERT_TRUE(skipped.isOk()) << skipped.status().toString();
-  EXPECT_TRUE(skipped->mailboxes.empty());
+  ASSERT_EQ(skipped->apps.size(), 1u);
+  EXPECT_TRUE(skipped->allMailboxes().empty());
 }
 
 TEST_F(ConfigTest, SecretFromEnvironment) {
@@ -254,9 +260,26 @@ TEST_F(ConfigTest, SecretFromEnvironment) {
   Result<Config> r = loadConfig(file, SecretNeed::Load);
   ::unsetenv(var.c_str());
   ASSERT_TRUE(r.isOk()) << r.status().toString();
-  EXPECT_EQ(r->app.client_secret, kSecret);
-  EXPECT_EQ(r->app.client_secret_env, var);
-  EXPECT_EQ(r->app.client_secret_file, "");
+  ASSERT_EQ(r->apps.size(), 1u);
+  EXPECT_EQ(r->apps.front().client_secret, kSecret);
+  EXPECT_EQ(r->apps.front().client_secret_env, var);
+  EXPECT_EQ(r->apps.front().client_secret_file, "");
+}
+
+// KNOWN BUG (src/config/config.cc, Loader::loadSecret): a user who pastes
+// the secret itself into client_secret_env (instead of the variable's name)
+// gets it echoed back in "client_secret_env names <value>, but that
+// environment variable is not set" -- a secret in an error message. Entra
+// secrets contain '~' and '.', which no environment variable name may
+// contain, so the loader can refuse such a value without quoting it (e.g.
+// "[app] client_secret_env must be an environment variable name such as
+// MAILARK_CLIENT_SECRET"). This test stays red until then.
+TEST_F(ConfigTest, SecretPastedIntoEnvNameIsNotEchoed) {
+  const std::string file = write(
+      "mailark.toml", configWith("tenant = \"t.com\"\nclient_id = \"c\"\nclient_secret_env = \"" +
+                                     std::string(kSecret) + "\"\n",
+                                 ""));
+  expectConfigError(loadConfig(file, SecretNeed::Load), file, "client_secret_env");
 }
 
 TEST_F(ConfigTest, SecretSkippedLeavesSecretEmpty) {
@@ -266,7 +289,8 @@ TEST_F(ConfigTest, SecretSkippedLeavesSecretEmpty) {
       "mailark.toml", configWith("tenant = \"t.com\"\nclient_id = \"c\"\nclient_secret_env = \"" + var + "\"\n", ""));
   Result<Config> r = loadConfig(file, SecretNeed::Skip);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
-  EXPECT_EQ(r->app.client_secret, "");
+  ASSERT_EQ(r->apps.size(), 1u);
+  EXPECT_EQ(r->apps.front().client_secret, "");
 }
 
 TEST_F(ConfigTest, SecretFileAndEnvTogetherAreRefused) {
@@ -302,7 +326,8 @@ TEST_F(ConfigTest, WorldReadableSecretFileWarns) {
       write("mailark.toml", configWith("tenant = \"t.com\"\nclient_id = \"c\"\nclient_secret_file = \"secret\"\n", ""));
   Result<Config> r = loadConfig(file, SecretNeed::Load);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
-  EXPECT_EQ(r->app.client_secret, kSecret);
+  ASSERT_EQ(r->apps.size(), 1u);
+  EXPECT_EQ(r->apps.front().client_secret, kSecret);
   ASSERT_EQ(r->warnings.size(), 1u);
   EXPECT_NE(r->warnings[0].find(path("secret")), std::string::npos) << r->warnings[0];
   EXPECT_NE(r->warnings[0].find("readable by other users"), std::string::npos) << r->warnings[0];
@@ -417,9 +442,10 @@ TEST_F(ConfigTest, MissingAppSection) {
 
   Result<Config> r = loadConfig(file, SecretNeed::Skip);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_EQ(r->apps.size(), 1u);
   EXPECT_EQ(r->archive.path, path("a"));
-  EXPECT_EQ(r->app.client_secret, "");
-  EXPECT_EQ(r->mailboxes, std::vector<std::string>{"a@b.c"});
+  EXPECT_EQ(r->apps.front().client_secret, "");
+  EXPECT_EQ(r->allMailboxes(), std::vector<std::string>{"a@b.c"});
 }
 
 TEST_F(ConfigTest, TomlSyntaxErrorGivesLine) {

@@ -150,6 +150,15 @@ TEST(ParseFetch, OnlyWhatWasSent) {
   EXPECT_FALSE(d->body_nil);
 }
 
+TEST(ParseFetch, SessionOnlyRecentFlagIsDropped) {
+  std::optional<FetchData> d = parseFetch(one("* 4 FETCH (FLAGS (\\Seen \\Recent $Label1) UID 9)\r\n"));
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->flags, "\\Seen $Label1");
+  std::optional<FetchData> only = parseFetch(one("* 5 FETCH (FLAGS (\\recent))\r\n"));
+  ASSERT_TRUE(only.has_value());
+  EXPECT_EQ(only->flags, "");
+}
+
 TEST(ParseFetch, ItemNamesAreCaseInsensitive) {
   std::optional<FetchData> d = parseFetch(one("* 3 fetch (uid 77 rfc822.size 10 flags (\\Answered))\r\n"));
   ASSERT_TRUE(d.has_value());

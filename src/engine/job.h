@@ -1,0 +1,80 @@
+// Job: archives one mailbox over one protocol (IMAP, POP3, ...). The run
+// scheduler only sees this interface, which keeps it protocol-neutral.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mailark/content_store.h"
+#include "mailark/state_store.h"
+#include "mailark/status.h"
+#include "mailark/token_provider.h"
+#include "src/engine/message_recorder.h"
+#include "src/imap/response_parser.h"
+#include "src/tls/tls_context.h"
+
+struct uv_loop_s;
+
+namespace mailark::engine {
+
+enum class Protocol { Imap, Pop3 };
+
+struct JobResult {
+  Status status;
+  uint64_t folders = 0;
+  uint64_t messages = 0;  // fetched this run
+  uint64_t bytes = 0;
+  std::vector<std::string> warnings;  // e.g. folders that vanished, UIDs the server did not return
+};
+
+struct JobSettings {
+  std::string host;
+  uint16_t port = 993;
+  uint64_t idle_timeout_ms = 120'000;
+  uint64_t batch_bytes = 16ull << 20;  // per UID FETCH, by RFC822.SIZE estimate
+  size_t batch_count = 250;
+  imap::Limits limits;
+};
+
+// Everything a job borrows; all must outlive the job.
+struct JobServices {
+  uv_loop_s* loop = nullptr;
+  std::shared_ptr<tls::TlsContext> tls;
+  TokenProvider* tokens = nullptr;
+  ContentStore* store = nullptr;
+  StateStore* state = nullptr;
+  MessageRecorder* recorder = nullptr;  // stores message bytes, then rows
+};
+
+// One mailbox to archive, with the app (token, TLS trust, server) it belongs to.
+struct RunItem {
+  std::string mailbox;
+  Protocol protocol = Protocol::Imap;
+  TokenProvider* tokens = nullptr;
+  std::shared_ptr<tls::TlsContext> tls;
+  JobSettings settings;
+};
+
+class Job {
+ public:
+  virtual ~Job() = default;
+  // Begins the work; the job reports its end through the callback given to
+  // its factory, exactly once. The owner must not destroy the job inside
+  // that callback.
+  virtual void start() = 0;
+  virtual const std::string& mailbox() const = 0;
+  virtual const JobResult& result() const = 0;
+};
+using JobPtr = std::unique_ptr<Job>;
+
+using JobFinished = std::function<void(Job&)>;
+// Builds the job for one item (e.g. by protocol).
+using JobFactory = std::function<JobPtr(const RunItem& item, JobServices services, int64_t run_id, JobFinished done)>;
+
+// The factory for the protocols this build supports.
+JobPtr makeJob(const RunItem& item, JobServices services, int64_t run_id, JobFinished done);
+
+}  // namespace mailark::engine
