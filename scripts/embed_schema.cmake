@@ -1,6 +1,7 @@
 # Writes a C++ file holding every schema/*.sql file, in order, as
 # (version, text) pairs. Called by CMakeLists.txt at build time.
 set(body "")
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f IN LISTS FILES)
   get_filename_component(name ${f} NAME)
   string(REGEX MATCH "^[0-9]+" version "${name}")

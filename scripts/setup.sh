@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl
-  libuv1-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libsimdjson-dev
+  libuv1-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libzstd-dev libsimdjson-dev
   libtomlplusplus-dev libcli11-dev libgtest-dev libbenchmark-dev
   dovecot-imapd dovecot-pop3d dovecot-auth-lua python3 python3-cryptography
+  clang libclang-rt-14-dev
 )
 
 missing=()

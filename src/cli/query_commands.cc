@@ -25,6 +25,14 @@ Result<std::unique_ptr<Archive>> openForReading(const std::string& config_path, 
   return openArchive(out->archive.path, ArchiveMode::ReadExisting);
 }
 
+// Original bytes per stored byte, e.g. "3.2x"; "-" when nothing is stored.
+std::string dedupRatio(int64_t original, int64_t stored) {
+  if (stored <= 0) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1fx", static_cast<double>(original) / static_cast<double>(stored));
+  return text;
+}
+
 }  // namespace
 
 int statusCommand(const std::string& config_path) {
@@ -35,15 +43,19 @@ int statusCommand(const std::string& config_path) {
   if (!rows) return reportFatal(rows.status().message());
   std::map<std::string, const MailboxSummary*> by_name;
   for (const MailboxSummary& m : *rows) by_name[m.mailbox] = &m;
-  std::printf("%-36s %7s %9s %10s  %-20s %s\n", "MAILBOX", "FOLDERS", "MESSAGES", "BYTES", "LAST RUN", "RESULT");
+  std::printf("%-36s %7s %9s %10s %10s %6s  %-20s %-20s %s\n", "MAILBOX", "FOLDERS", "MESSAGES", "BYTES",
+              "STORED", "DEDUP", "LAST RUN", "LAST OK", "RESULT");
   int64_t total_messages = 0, total_bytes = 0;
   auto print = [&](const MailboxSummary& m) {
     std::string result = m.last_run_started.empty() ? "never run"
                          : m.last_error.empty()     ? (m.last_run_finished.empty() ? "incomplete" : "ok")
                                                     : "FAILED: " + m.last_error;
-    std::printf("%-36s %7lld %9lld %10s  %-20s %s\n", m.mailbox.c_str(), static_cast<long long>(m.folders),
-                static_cast<long long>(m.messages), humanBytes(static_cast<uint64_t>(m.bytes)).c_str(),
-                m.last_run_started.empty() ? "-" : m.last_run_started.c_str(), result.c_str());
+    std::printf("%-36s %7lld %9lld %10s %10s %6s  %-20s %-20s %s\n", m.mailbox.c_str(),
+                static_cast<long long>(m.folders), static_cast<long long>(m.messages),
+                humanBytes(static_cast<uint64_t>(m.bytes)).c_str(),
+                humanBytes(static_cast<uint64_t>(m.stored_bytes)).c_str(), dedupRatio(m.bytes, m.stored_bytes).c_str(),
+                m.last_run_started.empty() ? "-" : m.last_run_started.c_str(),
+                m.last_success.empty() ? "-" : m.last_success.c_str(), result.c_str());
     total_messages += m.messages;
     total_bytes += m.bytes;
   };
@@ -51,10 +63,20 @@ int statusCommand(const std::string& config_path) {
   // Configured mailboxes that were never archived are worth seeing too.
   std::vector<std::string> configured = cfg.allMailboxes();
   for (const std::string& name : configured) {
-    if (!by_name.count(name)) print(MailboxSummary{name, 0, 0, 0, "", "", ""});
+    if (by_name.count(name)) continue;
+    MailboxSummary never;
+    never.mailbox = name;
+    print(never);
   }
   std::printf("total: %zu mailbox(es), %lld messages, %s\n", std::max(rows->size(), configured.size()),
               static_cast<long long>(total_messages), humanBytes(static_cast<uint64_t>(total_bytes)).c_str());
+  // Each object is stored once however many messages hold it.
+  Result<ArchiveTotals> totals = (*archive)->state->archiveTotals();
+  if (!totals) return reportFatal(totals.status().message());
+  std::printf("store: %lld objects, %s original, %s stored; dedup+compression ratio %s\n",
+              static_cast<long long>(totals->objects), humanBytes(static_cast<uint64_t>(totals->object_bytes)).c_str(),
+              humanBytes(static_cast<uint64_t>(totals->stored_bytes)).c_str(),
+              dedupRatio(totals->message_bytes, totals->stored_bytes).c_str());
   return 0;
 }
 
@@ -78,6 +100,10 @@ int lsCommand(const LsOptions& options) {
       appendJsonString(line, m.message.internaldate);
       line += ",\"flags\":";
       appendJsonString(line, m.message.flags);
+      if (!m.message.uidl.empty()) {  // POP3 messages only
+        line += ",\"uidl\":";
+        appendJsonString(line, m.message.uidl);
+      }
       line += "}\n";
     } else {
       line += m.mailbox + "\t" + m.folder + "\t" + std::to_string(m.uidvalidity) + "\t" +

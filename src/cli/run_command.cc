@@ -3,6 +3,7 @@
 
 #include "src/auth/oauth_client_credentials.h"
 #include "src/base/log.h"
+#include "src/cli/app_auth.h"
 #include "src/cli/archive_paths.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
@@ -37,7 +38,8 @@ int runCommand(const RunOptions& options) {
   if (!cfg) return reportFatal(cfg.status().message());
   for (const std::string& w : cfg->warnings) log::warn(w);
 
-  Result<std::unique_ptr<Archive>> archive = openArchive(cfg->archive.path, ArchiveMode::CreateAndLock);
+  Result<std::unique_ptr<Archive>> archive =
+      openArchive(cfg->archive.path, ArchiveMode::CreateAndLock, packStoreOptions(cfg->archive));
   if (!archive) return reportFatal(archive.status().message());
 
   uv_loop_t loop;
@@ -55,21 +57,25 @@ int runCommand(const RunOptions& options) {
         report.fatal = tls.status();
         break;
       }
-      auth::OAuthSettings oauth;
-      oauth.authority = app.authority;
-      oauth.tenant = app.tenant;
-      oauth.client_id = app.client_id;
-      oauth.client_secret = app.client_secret;
-      oauth.scope = app.scope;
-      oauth.ca_file = app.server.ca_file;
-      providers.push_back(std::make_unique<auth::OAuthClientCredentials>(&loop, http, std::move(oauth)));
+      Result<auth::OAuthSettings> oauth = oauthSettingsFor(app);
+      if (!oauth) {
+        report.fatal = oauth.status();
+        break;
+      }
+      providers.push_back(std::make_unique<auth::OAuthClientCredentials>(&loop, http, std::move(*oauth)));
       engine::JobSettings settings;
       settings.host = app.server.host;
       settings.port = app.server.port;
       settings.idle_timeout_ms = uint64_t{app.server.timeout_seconds} * 1000;
+      settings.pipeline_depth = cfg->imap.pipeline_depth;
+      settings.include_non_mail_folders = cfg->imap.include_non_mail_folders;
+      settings.limits.max_line = size_t{cfg->imap.max_line_kb} * 1024;
+      settings.limits.max_literal = uint64_t{cfg->imap.max_message_mb} << 20;
       for (const config::MailboxSpec& m : app.mailboxes) {
         engine::Protocol protocol = m.protocol == config::Protocol::Pop3 ? engine::Protocol::Pop3 : engine::Protocol::Imap;
-        items.push_back({m.address, protocol, providers.back().get(), *tls, settings});
+        engine::JobSettings item_settings = settings;
+        if (protocol == engine::Protocol::Pop3) item_settings.port = app.server.pop3_port;
+        items.push_back({m.address, protocol, providers.back().get(), *tls, item_settings});
       }
     }
     if (report.fatal.isOk()) {

@@ -2,15 +2,19 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include <toml++/toml.h>
+
+#include "src/auth/cloud.h"
 
 namespace mailark::config {
 
@@ -35,16 +39,26 @@ class Loader {
     return (base_ / p).lexically_normal().string();
   }
   Status loadApp(const toml::table& root);
+  Status loadApps(const toml::table& root, const toml::array& apps);
+  Status loadAppKeys(const toml::table& app, const char* section);
+  Status applyCloud(const toml::table& app, bool host_set);
+  Status checkPrivateFile(const std::string& file, const char* key);
   Status loadServer(const toml::table& root);
   Status loadMailboxes(const toml::table& root);
+  Status loadImap(const toml::table& root);
+  Status getNumber(const toml::table& t, const char* section, const char* key, int64_t min, int64_t max,
+                   uint32_t* out) const;
   Status loadSecret();
-  Status addMailbox(std::string address, const std::string& where);
+  Status addMailbox(std::string address, const std::string& where, Protocol protocol = Protocol::Imap);
 
   std::string path_;
   SecretNeed need_;
   fs::path base_;
   Config c_;
   std::set<std::string> seen_;
+  AppConfig* app_ = nullptr;  // the app being loaded
+  std::map<std::string, std::string> owner_;  // mailbox -> name of the app that lists it
+  bool strict_permissions_ = false;  // the current app's strict_permissions
 };
 
 Status Loader::checkKeys(const toml::table& t, const std::string& section, const std::set<std::string>& allowed) const {
@@ -71,34 +85,135 @@ Status Loader::loadApp(const toml::table& root) {
     if (need_ == SecretNeed::Skip) return Status::ok();
     return error("missing [app] section (tenant, client_id, client_secret_file or client_secret_env)");
   }
-  if (app->contains("client_secret")) {
-    return error("[app] client_secret is not allowed: secrets never go into config files; put the secret in a "
+  MAILARK_RETURN_IF_ERROR(checkKeys(*app, "app", {"tenant", "client_id", "client_secret_file", "client_secret_env",
+                                                  "authority", "scope", "cloud", "certificate_file", "private_key_file",
+                                                  "assertion_alg", "strict_permissions", "client_secret"}));
+  app_ = &c_.apps.front();
+  return loadAppKeys(*app, "app");
+}
+
+// The credential and endpoint keys shared by [app] and each [[app]].
+Status Loader::loadAppKeys(const toml::table& app, const char* section) {
+  const std::string sec = std::string("[") + section + "] ";
+  if (app.contains("client_secret")) {
+    return error(sec + "client_secret is not allowed: secrets never go into config files; put the secret in a "
                  "file readable only by mailark (client_secret_file) or an environment variable (client_secret_env)");
   }
-  MAILARK_RETURN_IF_ERROR(checkKeys(*app, "app", {"tenant", "client_id", "client_secret_file", "client_secret_env", "authority", "scope"}));
-  AppConfig& a = c_.apps.front();
-  MAILARK_RETURN_IF_ERROR(getString(*app, "app", "tenant", &a.tenant));
-  MAILARK_RETURN_IF_ERROR(getString(*app, "app", "client_id", &a.client_id));
-  MAILARK_RETURN_IF_ERROR(getString(*app, "app", "client_secret_file", &a.client_secret_file));
-  MAILARK_RETURN_IF_ERROR(getString(*app, "app", "client_secret_env", &a.client_secret_env));
-  MAILARK_RETURN_IF_ERROR(getString(*app, "app", "authority", &a.authority));
-  MAILARK_RETURN_IF_ERROR(getString(*app, "app", "scope", &a.scope));
+  AppConfig& a = *app_;
+  MAILARK_RETURN_IF_ERROR(getString(app, section, "tenant", &a.tenant));
+  MAILARK_RETURN_IF_ERROR(getString(app, section, "client_id", &a.client_id));
+  MAILARK_RETURN_IF_ERROR(getString(app, section, "client_secret_file", &a.client_secret_file));
+  MAILARK_RETURN_IF_ERROR(getString(app, section, "client_secret_env", &a.client_secret_env));
+  MAILARK_RETURN_IF_ERROR(getString(app, section, "certificate_file", &a.certificate_file));
+  MAILARK_RETURN_IF_ERROR(getString(app, section, "private_key_file", &a.private_key_file));
+  MAILARK_RETURN_IF_ERROR(getString(app, section, "assertion_alg", &a.assertion_alg));
+  MAILARK_RETURN_IF_ERROR(getString(app, section, "cloud", &a.cloud));
+  Result<auth::CloudEndpoints> cloud = auth::cloudEndpoints(a.cloud);
+  if (!cloud) return error(sec + cloud.status().message());
+  // The cloud picks the token host and scope; explicit keys override it.
+  a.authority = cloud->authority;
+  a.scope = cloud->scope();
+  MAILARK_RETURN_IF_ERROR(getString(app, section, "authority", &a.authority));
+  MAILARK_RETURN_IF_ERROR(getString(app, section, "scope", &a.scope));
+  strict_permissions_ = false;
+  if (const toml::node* n = app.get("strict_permissions")) {
+    if (!n->is_boolean()) return error(sec + "strict_permissions must be true or false");
+    strict_permissions_ = n->as_boolean()->get();
+  }
+  if (a.assertion_alg != "PS256" && a.assertion_alg != "RS256")
+    return error(sec + "assertion_alg must be \"PS256\" (default) or \"RS256\"");
   a.client_secret_file = resolve(a.client_secret_file);
+  a.certificate_file = resolve(a.certificate_file);
+  a.private_key_file = resolve(a.private_key_file);
   while (!a.authority.empty() && a.authority.back() == '/') a.authority.pop_back();
   if (need_ == SecretNeed::Skip) return Status::ok();
-  if (a.tenant.empty()) return error("[app] tenant is required (the tenant GUID or a domain such as contoso.onmicrosoft.com)");
+  if (a.tenant.empty()) return error(sec + "tenant is required (the tenant GUID or a domain such as contoso.onmicrosoft.com)");
   if (a.tenant == "common" || a.tenant == "organizations" || a.tenant == "consumers")
-    return error("[app] tenant \"" + a.tenant + "\" cannot be used with app-only tokens: give the tenant GUID or domain");
-  if (a.client_id.empty()) return error("[app] client_id is required (the app registration's Application (client) ID)");
-  if (a.authority.rfind("https://", 0) != 0) return error("[app] authority must be an https:// URL");
+    return error(sec + "tenant \"" + a.tenant + "\" cannot be used with app-only tokens: give the tenant GUID or domain");
+  if (a.client_id.empty()) return error(sec + "client_id is required (the app registration's Application (client) ID)");
+  if (a.authority.rfind("https://", 0) != 0) return error(sec + "authority must be an https:// URL");
+  bool has_cert = !a.certificate_file.empty() || !a.private_key_file.empty();
+  if (has_cert) {
+    if (a.certificate_file.empty() || a.private_key_file.empty())
+      return error(sec + "certificate credentials need both certificate_file and private_key_file");
+    if (!a.client_secret_file.empty() || !a.client_secret_env.empty())
+      return error(sec + "set either a client secret or certificate_file/private_key_file, not both");
+    if (!fs::exists(a.certificate_file)) return error(sec + "certificate_file " + a.certificate_file + " does not exist");
+    return checkPrivateFile(a.private_key_file, "private_key_file");
+  }
   return loadSecret();
 }
 
+// A file holding a credential must not be readable by other users: a warning
+// by default, an error with strict_permissions = true.
+Status Loader::checkPrivateFile(const std::string& file, const char* key) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    return error(std::string(key) + " " + file + " cannot be read: " + std::strerror(errno));
+  if (!(st.st_mode & S_IROTH)) return Status::ok();
+  std::string what = std::string(key) + " " + file + " is readable by other users: chmod 600 it";
+  if (strict_permissions_) return error(what + " (refused because strict_permissions = true)");
+  c_.warnings.push_back(what);
+  return Status::ok();
+}
+
+// The [[app]] form: one table per app registration, each with its own
+// credentials, optional [app.server] overrides (defaults: the top-level
+// [server]) and its own [app.mailboxes].
+Status Loader::loadApps(const toml::table& root, const toml::array& apps) {
+  if (root.contains("mailboxes"))
+    return error("[mailboxes] cannot be used with [[app]]: list each app's mailboxes in its own [app.mailboxes]");
+  if (apps.empty()) return error("[[app]] is empty");
+  ServerConfig shared = c_.apps.front().server;  // the top-level [server], loaded already
+  c_.apps.clear();
+  c_.apps.reserve(apps.size());
+  std::set<std::string> names;
+  for (const toml::node& node : apps) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) return error("app must be an array of tables ([[app]])");
+    MAILARK_RETURN_IF_ERROR(checkKeys(*t, "[app]", {"name", "tenant", "client_id", "client_secret_file",
+                                                    "client_secret_env", "authority", "scope", "cloud",
+                                                    "certificate_file", "private_key_file", "assertion_alg",
+                                                    "strict_permissions", "client_secret", "server", "mailboxes"}));
+    c_.apps.emplace_back();
+    app_ = &c_.apps.back();
+    app_->server = shared;
+    MAILARK_RETURN_IF_ERROR(getString(*t, "[app]", "name", &app_->name));
+    if (!t->contains("name") || app_->name.empty())
+      return error("[[app]] number " + std::to_string(c_.apps.size()) + " needs a name = \"...\" (used by --app)");
+    if (!names.insert(app_->name).second) return error("[[app]] name \"" + app_->name + "\" is used twice");
+    std::string section = "[app] " + app_->name;
+    MAILARK_RETURN_IF_ERROR(loadAppKeys(*t, section.c_str()));
+    MAILARK_RETURN_IF_ERROR(loadServer(*t).withContext("in [[app]] " + app_->name));
+    bool host_set = t->contains("server") && (*t)["server"].as_table() && (*t)["server"].as_table()->contains("host");
+    if (const toml::table* top = root["server"].as_table()) host_set = host_set || top->contains("host");
+    MAILARK_RETURN_IF_ERROR(applyCloud(*t, host_set));
+    MAILARK_RETURN_IF_ERROR(loadMailboxes(*t).withContext("in [[app]] " + app_->name));
+  }
+  return Status::ok();
+}
+
+// Without an explicit host the cloud picks the IMAP/POP host.
+Status Loader::applyCloud(const toml::table&, bool host_set) {
+  if (host_set) return Status::ok();
+  Result<auth::CloudEndpoints> cloud = auth::cloudEndpoints(app_->cloud);
+  if (!cloud) return error(cloud.status().message());
+  app_->server.host = cloud->mail_host;
+  return Status::ok();
+}
+
 Status Loader::loadSecret() {
-  AppConfig& a = c_.apps.front();
+  AppConfig& a = *app_;
   if (!a.client_secret_file.empty() && !a.client_secret_env.empty())
     return error("[app] set client_secret_file or client_secret_env, not both");
   if (!a.client_secret_env.empty()) {
+    // A value that is no variable name is most likely the secret itself,
+    // pasted into the wrong key: refuse it without echoing it.
+    bool name_ok = !std::isdigit(static_cast<unsigned char>(a.client_secret_env[0]));
+    for (unsigned char ch : a.client_secret_env) name_ok = name_ok && (std::isalnum(ch) || ch == '_');
+    if (!name_ok)
+      return error("[app] client_secret_env must be the NAME of an environment variable (letters, digits, _), "
+                   "not the secret itself");
     const char* v = std::getenv(a.client_secret_env.c_str());
     if (v == nullptr || *v == '\0')
       return error("[app] client_secret_env names " + a.client_secret_env + ", but that environment variable is not set");
@@ -107,11 +222,7 @@ Status Loader::loadSecret() {
   }
   if (a.client_secret_file.empty())
     return error("[app] client_secret_file or client_secret_env is required");
-  struct stat st {};
-  if (::stat(a.client_secret_file.c_str(), &st) != 0)
-    return error("[app] client_secret_file " + a.client_secret_file + " cannot be read: " + std::strerror(errno));
-  if (st.st_mode & S_IROTH)
-    c_.warnings.push_back("client secret file " + a.client_secret_file + " is readable by other users: chmod 600 it");
+  MAILARK_RETURN_IF_ERROR(checkPrivateFile(a.client_secret_file, "client_secret_file"));
   std::ifstream in(a.client_secret_file, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -126,8 +237,8 @@ Status Loader::loadSecret() {
 Status Loader::loadServer(const toml::table& root) {
   const toml::table* server = root["server"].as_table();
   if (server == nullptr) return Status::ok();
-  MAILARK_RETURN_IF_ERROR(checkKeys(*server, "server", {"host", "port", "ca_file", "timeout_seconds"}));
-  ServerConfig& s = c_.apps.front().server;
+  MAILARK_RETURN_IF_ERROR(checkKeys(*server, "server", {"host", "port", "pop3_port", "ca_file", "timeout_seconds"}));
+  ServerConfig& s = app_->server;
   MAILARK_RETURN_IF_ERROR(getString(*server, "server", "host", &s.host));
   MAILARK_RETURN_IF_ERROR(getString(*server, "server", "ca_file", &s.ca_file));
   s.ca_file = resolve(s.ca_file);
@@ -135,6 +246,11 @@ Status Loader::loadServer(const toml::table& root) {
     auto v = n->value<int64_t>();
     if (!v || *v < 1 || *v > 65535) return error("[server] port must be a number from 1 to 65535");
     s.port = static_cast<uint16_t>(*v);
+  }
+  if (const toml::node* n = server->get("pop3_port")) {
+    auto v = n->value<int64_t>();
+    if (!v || *v < 1 || *v > 65535) return error("[server] pop3_port must be a number from 1 to 65535");
+    s.pop3_port = static_cast<uint16_t>(*v);
   }
   if (const toml::node* n = server->get("timeout_seconds")) {
     auto v = n->value<int64_t>();
@@ -146,7 +262,35 @@ Status Loader::loadServer(const toml::table& root) {
   return Status::ok();
 }
 
-Status Loader::addMailbox(std::string address, const std::string& where) {
+Status Loader::getNumber(const toml::table& t, const char* section, const char* key, int64_t min, int64_t max,
+                         uint32_t* out) const {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return Status::ok();
+  auto v = n->value<int64_t>();
+  if (!n->is_integer() || !v || *v < min || *v > max)
+    return error(std::string("[") + section + "] " + key + " must be a whole number from " + std::to_string(min) +
+                 " to " + std::to_string(max));
+  *out = static_cast<uint32_t>(*v);
+  return Status::ok();
+}
+
+Status Loader::loadImap(const toml::table& root) {
+  const toml::table* imap = root["imap"].as_table();
+  if (imap == nullptr) return Status::ok();
+  MAILARK_RETURN_IF_ERROR(
+      checkKeys(*imap, "imap", {"include_non_mail_folders", "pipeline_depth", "max_line_kb", "max_message_mb"}));
+  ImapConfig& c = c_.imap;
+  if (const toml::node* n = imap->get("include_non_mail_folders")) {
+    if (!n->is_boolean()) return error("[imap] include_non_mail_folders must be true or false");
+    c.include_non_mail_folders = n->as_boolean()->get();
+  }
+  MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "pipeline_depth", 1, 16, &c.pipeline_depth));
+  MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "max_line_kb", 64, 65536, &c.max_line_kb));
+  MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "max_message_mb", 1, 4096, &c.max_message_mb));
+  return Status::ok();
+}
+
+Status Loader::addMailbox(std::string address, const std::string& where, Protocol protocol) {
   while (!address.empty() && (address.back() == ' ' || address.back() == '\t' || address.back() == '\r')) address.pop_back();
   size_t start = address.find_first_not_of(" \t");
   address = start == std::string::npos ? "" : address.substr(start);
@@ -156,20 +300,49 @@ Status Loader::addMailbox(std::string address, const std::string& where) {
   for (unsigned char ch : address)
     if (ch <= ' ' || ch == 0x7f || ch == '"') bad = true;
   if (bad) return error("mailbox \"" + address + "\" (" + where + ") is not an e-mail address");
-  if (seen_.insert(address).second) c_.apps.front().mailboxes.push_back({std::move(address), Protocol::Imap});
+  if (seen_.insert(address).second) {
+    owner_[address] = app_->name;
+    app_->mailboxes.push_back({std::move(address), protocol});
+    return Status::ok();
+  }
+  if (owner_[address] != app_->name)
+    return error("mailbox \"" + address + "\" (" + where + ") is listed under both [[app]] " + owner_[address] +
+                 " and " + app_->name + ": each mailbox belongs to one app");
+  for (const MailboxSpec& m : app_->mailboxes) {
+    if (m.address == address && m.protocol != protocol)
+      return error("mailbox \"" + address + "\" (" + where + ") is listed for both IMAP and POP3: archive it over one");
+  }
   return Status::ok();
 }
 
 Status Loader::loadMailboxes(const toml::table& root) {
   const toml::table* mb = root["mailboxes"].as_table();
   if (mb != nullptr) {
-    MAILARK_RETURN_IF_ERROR(checkKeys(*mb, "mailboxes", {"list", "file"}));
+    MAILARK_RETURN_IF_ERROR(checkKeys(*mb, "mailboxes", {"list", "file", "protocol", "pop3"}));
+    // `protocol` applies to `list` and `file`; `pop3` lists POP3 mailboxes
+    // beside them, so one config can mix the two.
+    Protocol protocol = Protocol::Imap;
+    std::string protocol_name;
+    MAILARK_RETURN_IF_ERROR(getString(*mb, "mailboxes", "protocol", &protocol_name));
+    if (protocol_name == "pop3") {
+      protocol = Protocol::Pop3;
+    } else if (!protocol_name.empty() && protocol_name != "imap") {
+      return error("[mailboxes] protocol must be \"imap\" or \"pop3\"");
+    }
+    if (const toml::node* n = mb->get("pop3")) {
+      const toml::array* list = n->as_array();
+      if (list == nullptr) return error("[mailboxes] pop3 must be an array of addresses");
+      for (const toml::node& item : *list) {
+        if (!item.is_string()) return error("[mailboxes] pop3 must contain only strings");
+        MAILARK_RETURN_IF_ERROR(addMailbox(item.as_string()->get(), "[mailboxes] pop3", Protocol::Pop3));
+      }
+    }
     if (const toml::node* n = mb->get("list")) {
       const toml::array* list = n->as_array();
       if (list == nullptr) return error("[mailboxes] list must be an array of addresses");
       for (const toml::node& item : *list) {
         if (!item.is_string()) return error("[mailboxes] list must contain only strings");
-        MAILARK_RETURN_IF_ERROR(addMailbox(item.as_string()->get(), "[mailboxes] list"));
+        MAILARK_RETURN_IF_ERROR(addMailbox(item.as_string()->get(), "[mailboxes] list", protocol));
       }
     }
     std::string file;
@@ -182,11 +355,11 @@ Status Loader::loadMailboxes(const toml::table& root) {
       for (int n = 1; std::getline(in, line); ++n) {
         size_t hash = line.find('#');
         if (hash != std::string::npos) line.resize(hash);
-        MAILARK_RETURN_IF_ERROR(addMailbox(line, file + " line " + std::to_string(n)));
+        MAILARK_RETURN_IF_ERROR(addMailbox(line, file + " line " + std::to_string(n), protocol));
       }
     }
   }
-  if (c_.apps.front().mailboxes.empty() && need_ == SecretNeed::Load)
+  if (app_->mailboxes.empty() && need_ == SecretNeed::Load)
     return error("no mailboxes configured: add [mailboxes] list = [\"a@contoso.com\"] or [mailboxes] file");
   return Status::ok();
 }
@@ -202,13 +375,24 @@ Result<Config> Loader::load() {
     if (!fs::exists(path_)) return error("cannot read the config file (does it exist?)");
     return error("line " + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
-  MAILARK_RETURN_IF_ERROR(checkKeys(root, "", {"app", "server", "archive", "mailboxes", "limits"}));
-  MAILARK_RETURN_IF_ERROR(loadApp(root));
+  MAILARK_RETURN_IF_ERROR(checkKeys(root, "", {"app", "server", "archive", "mailboxes", "limits", "imap"}));
+  app_ = &c_.apps.front();
+  const toml::array* app_array = root["app"].as_array();
+  if (app_array == nullptr) MAILARK_RETURN_IF_ERROR(loadApp(root));
   MAILARK_RETURN_IF_ERROR(loadServer(root));
+  if (app_array == nullptr) {
+    const toml::table* app = root["app"].as_table();
+    const toml::table* server = root["server"].as_table();
+    MAILARK_RETURN_IF_ERROR(applyCloud(app ? *app : root, server != nullptr && server->contains("host")));
+  }
   const toml::table* archive = root["archive"].as_table();
   if (archive == nullptr) return error("missing [archive] section with path = \"/var/lib/mailark\"");
-  MAILARK_RETURN_IF_ERROR(checkKeys(*archive, "archive", {"path"}));
+  MAILARK_RETURN_IF_ERROR(checkKeys(*archive, "archive", {"path", "compression", "pack_size_mb"}));
   MAILARK_RETURN_IF_ERROR(getString(*archive, "archive", "path", &c_.archive.path));
+  MAILARK_RETURN_IF_ERROR(getString(*archive, "archive", "compression", &c_.archive.compression));
+  if (c_.archive.compression != "zstd" && c_.archive.compression != "none")
+    return error("[archive] compression must be \"zstd\" or \"none\", not \"" + c_.archive.compression + "\"");
+  MAILARK_RETURN_IF_ERROR(getNumber(*archive, "archive", "pack_size_mb", 1, 1 << 20, &c_.archive.pack_size_mb));
   if (c_.archive.path.empty()) return error("[archive] path is required");
   c_.archive.path = resolve(c_.archive.path);
   if (const toml::table* limits = root["limits"].as_table()) {
@@ -219,7 +403,12 @@ Result<Config> Loader::load() {
       c_.limits.connections = static_cast<uint32_t>(*v);
     }
   }
-  MAILARK_RETURN_IF_ERROR(loadMailboxes(root));
+  MAILARK_RETURN_IF_ERROR(loadImap(root));
+  if (app_array != nullptr) {
+    MAILARK_RETURN_IF_ERROR(loadApps(root, *app_array));
+  } else {
+    MAILARK_RETURN_IF_ERROR(loadMailboxes(root));
+  }
   return std::move(c_);
 }
 

@@ -22,28 +22,47 @@ struct MailboxSpec {
 
 struct ServerConfig {
   std::string host = "outlook.office365.com";
-  uint16_t port = 993;
+  uint16_t port = 993;               // IMAP (implicit TLS)
+  uint16_t pop3_port = 995;          // POP3 (implicit TLS), for mailboxes with Protocol::Pop3
   std::string ca_file;               // optional extra trust anchor (also for the token endpoint)
   uint32_t timeout_seconds = 120;    // idle timeout of a connection
 };
 
 // One app registration (tenant + client) with its own token, server and
-// mailboxes. A config with a single [app] section has one AppConfig.
+// mailboxes. A config with a single [app] section has one AppConfig; each
+// [[app]] table adds one (with its own [app.server] overrides and
+// [app.mailboxes]).
 struct AppConfig {
   std::string name = "default";
   std::string tenant;
   std::string client_id;
-  std::string client_secret;       // loaded; empty when not requested
+  std::string client_secret;       // loaded; empty when not requested or with a certificate
   std::string client_secret_file;  // where it came from (one of these two)
   std::string client_secret_env;
-  std::string authority = "https://login.microsoftonline.com";
-  std::string scope = "https://outlook.office365.com/.default";
+  // Certificate credentials instead of a secret (both files set): PEM files;
+  // the key is loaded by the token client (src/auth/client_assertion.h).
+  std::string certificate_file;
+  std::string private_key_file;
+  std::string assertion_alg = "PS256";  // or "RS256" (x5t SHA-1 thumbprint)
+  std::string cloud = "global";         // global | usgov | usgov-dod | china
+  std::string authority = "https://login.microsoftonline.com";  // default from cloud
+  std::string scope = "https://outlook.office365.com/.default";  // default from cloud
   ServerConfig server;
   std::vector<MailboxSpec> mailboxes;  // de-duplicated, in file order
 };
 
 struct ArchiveConfig {
   std::string path;
+  std::string compression = "zstd";  // "zstd" (fast level) or "none"
+  uint32_t pack_size_mb = 512;       // a pack file is rolled over past this size
+};
+
+// Protocol tuning; the defaults suit Exchange Online and Dovecot.
+struct ImapConfig {
+  bool include_non_mail_folders = false;  // Calendar, Contacts, Tasks, ... (skipped by default)
+  uint32_t pipeline_depth = 2;            // UID FETCH commands in flight per connection
+  uint32_t max_line_kb = 1024;            // longest response line outside literals
+  uint32_t max_message_mb = 1024;         // largest message accepted (Exchange allows 150 MB)
 };
 
 struct LimitsConfig {
@@ -55,6 +74,7 @@ struct Config {
   std::vector<AppConfig> apps;  // at least one
   ArchiveConfig archive;
   LimitsConfig limits;
+  ImapConfig imap;
   std::vector<std::string> warnings;  // e.g. a secret file readable by others
 
   // Every configured mailbox address, over all apps, in config order.

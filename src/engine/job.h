@@ -36,6 +36,8 @@ struct JobSettings {
   uint64_t idle_timeout_ms = 120'000;
   uint64_t batch_bytes = 16ull << 20;  // per UID FETCH, by RFC822.SIZE estimate
   size_t batch_count = 250;
+  size_t pipeline_depth = 2;             // UID FETCH commands in flight per connection
+  bool include_non_mail_folders = false; // Calendar, Contacts, ... (see folder_filter.h)
   imap::Limits limits;
 };
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "src/base/log.h"
+#include "src/engine/folder_filter.h"
 #include "src/imap/mutf7.h"
+#include "src/imap/server_signals.h"
 #include "src/imap/xoauth2.h"
 
 namespace mailark::engine {
@@ -15,10 +17,6 @@ std::string describe(const imap::Response& r) {
   if (!r.code.empty()) s += " [" + r.code + "]";
   if (!r.text.empty()) s += " " + r.text;
   return s;
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
 }
 
 }  // namespace
@@ -130,9 +128,9 @@ void MailboxJob::afterAuthenticate(const imap::Response& ok) {
 void MailboxJob::listFolders() {
   setPhase(Phase::Listing);
   folders_.clear();
-  connection_->send(imap::CommandBuilder(false).raw("LIST \"\" \"*\"").build(), [this](imap::Response& r) {
+  send(imap::CommandBuilder(false).raw("LIST \"\" \"*\"").build(), [this](imap::Response& r) {
     if (r.status != "OK") {
-      if (contains(r.text, "authenticated but not connected")) {
+      if (imap::classify(r).signal == imap::ServerSignal::NotConnected) {
         return fail(authRejected("the app cannot open mailbox " + mailbox_ + " (server: \"" + describe(r) +
                                  "\"): grant FullAccess with Add-MailboxPermission -Identity " + mailbox_ +
                                  " -User <service principal id> -AccessRights FullAccess, or enable IMAP for "
@@ -146,36 +144,40 @@ void MailboxJob::listFolders() {
 }
 
 void MailboxJob::nextFolder() {
-  while (folder_index_ < folders_.size() && !folders_[folder_index_].selectable()) ++folder_index_;
-  if (folder_index_ >= folders_.size()) return logout();
-  examineFolder();
+  for (; folder_index_ < folders_.size(); ++folder_index_) {
+    const imap::ListEntry& entry = folders_[folder_index_];
+    if (!entry.selectable()) continue;
+    Result<std::string> decoded = imap::decodeMutf7(entry.name);
+    if (decoded) {
+      folder_name_ = *decoded;
+    } else {
+      // Not valid modified UTF-7: keep the name exactly as the server sent it.
+      folder_name_ = entry.name;
+      result_.warnings.push_back("folder name \"" + entry.name +
+                                 "\" is not valid modified UTF-7; archived under its raw name");
+    }
+    if (!settings_.include_non_mail_folders && isNonMailFolder(folder_name_, entry.delimiter)) continue;
+    return examineFolder();
+  }
+  logout();
 }
 
 void MailboxJob::examineFolder() {
   const imap::ListEntry& entry = folders_[folder_index_];
-  Result<std::string> decoded = imap::decodeMutf7(entry.name);
-  if (decoded) {
-    folder_name_ = *decoded;
-  } else {
-    // Not valid modified UTF-7: keep the name exactly as the server sent it.
-    folder_name_ = entry.name;
-    result_.warnings.push_back("folder name \"" + entry.name + "\" is not valid modified UTF-7; archived under its raw name");
-  }
   uidvalidity_ = 0;
   uidnext_ = 0;
   exists_ = 0;
   setPhase(Phase::Examining);
   bool literal_plus = connection_->hasCapability("LITERAL+");
-  connection_->send(imap::CommandBuilder(literal_plus).raw("EXAMINE").string(entry.name).build(),
-                    [this](imap::Response& r) {
-                      if (r.status != "OK") {
-                        // Deleted between LIST and EXAMINE, or not a mail folder.
-                        result_.warnings.push_back("folder \"" + folder_name_ + "\" skipped: EXAMINE answered " + describe(r));
-                        ++folder_index_;
-                        return nextFolder();
-                      }
-                      startFolder();
-                    });
+  send(imap::CommandBuilder(literal_plus).raw("EXAMINE").string(entry.name).build(), [this](imap::Response& r) {
+    if (r.status != "OK") {
+      // Deleted between LIST and EXAMINE, or not a mail folder.
+      result_.warnings.push_back("folder \"" + folder_name_ + "\" skipped: EXAMINE answered " + describe(r));
+      ++folder_index_;
+      return nextFolder();
+    }
+    startFolder();
+  });
 }
 
 void MailboxJob::startFolder() {
@@ -195,45 +197,67 @@ void MailboxJob::startFolder() {
   setPhase(Phase::ListingUids);
   listed_.clear();
   uint32_t from = folder_state_.highest_uid + 1;
-  connection_->send(
-      imap::CommandBuilder(false).raw("UID FETCH " + std::to_string(from) + ":* (UID RFC822.SIZE)").build(),
-      [this, from](imap::Response& r) {
-        if (r.status != "OK") return fail(protocolError("listing UIDs of " + folder_name_ + " failed: " + describe(r)));
-        Result<std::vector<uint32_t>> archived = services_.state->archivedUids(folder_state_.folder_id, from);
-        if (!archived) return fail(archived.status());
-        std::vector<ServerMessage> todo = messagesToFetch(listed_, from, *archived);
-        batches_ = fetchBatches(todo, settings_.batch_bytes, settings_.batch_count);
-        batch_index_ = 0;
-        fetchNextBatch();
-      });
+  send(imap::CommandBuilder(false).raw("UID FETCH " + std::to_string(from) + ":* (UID RFC822.SIZE)").build(),
+       [this, from](imap::Response& r) {
+         if (r.status != "OK") return fail(protocolError("listing UIDs of " + folder_name_ + " failed: " + describe(r)));
+         Result<std::vector<uint32_t>> archived = services_.state->archivedUids(folder_state_.folder_id, from);
+         if (!archived) return fail(archived.status());
+         std::vector<ServerMessage> todo = messagesToFetch(listed_, from, *archived);
+         std::vector<std::vector<uint32_t>> batches = fetchBatches(todo, settings_.batch_bytes, settings_.batch_count);
+         batches_.assign(batches.begin(), batches.end());
+         requested_.clear();
+         received_.clear();
+         fetchMore();
+       });
 }
 
-void MailboxJob::fetchNextBatch() {
-  if (batch_index_ >= batches_.size()) return completeFolder();
+void MailboxJob::fetchMore() {
   setPhase(Phase::Fetching);
-  const std::vector<uint32_t>& batch = batches_[batch_index_];
-  requested_ = std::set<uint32_t>(batch.begin(), batch.end());
-  received_.clear();
-  connection_->send(
-      imap::CommandBuilder(false).raw("UID FETCH " + imap::uidSet(batch) + " (UID INTERNALDATE FLAGS BODY.PEEK[])").build(),
-      [this](imap::Response& r) {
-        if (writer_) {
-          writer_->abort();
-          writer_.reset();
-        }
-        if (Status s = services_.recorder->flush(); !s.isOk()) return fail(s);
-        if (r.status == "BAD") return fail(protocolError("UID FETCH in " + folder_name_ + " failed: " + describe(r)));
-        size_t missing = 0;
-        for (uint32_t uid : requested_)
-          if (!received_.count(uid)) ++missing;
-        if (missing > 0) {
-          folder_gaps_ = true;
-          result_.warnings.push_back(std::to_string(missing) + " message(s) in \"" + folder_name_ +
-                                     "\" were not returned by the server (" + describe(r) + "); the next run retries them");
-        }
-        ++batch_index_;
-        fetchNextBatch();
+  // Keep several UID FETCH commands in flight so the server never waits for
+  // our round trip between batches.
+  while (outstanding_ < std::max<size_t>(1, settings_.pipeline_depth) && !batches_.empty()) {
+    auto batch = std::make_shared<std::vector<uint32_t>>(std::move(batches_.front()));
+    batches_.pop_front();
+    requested_.insert(batch->begin(), batch->end());
+    ++outstanding_;
+    send(imap::CommandBuilder(false).raw("UID FETCH " + imap::uidSet(*batch) + " (UID INTERNALDATE FLAGS BODY.PEEK[])").build(),
+         [this, batch](imap::Response& r) {
+           --outstanding_;
+           if (Status s = services_.recorder->flush(); !s.isOk()) return fail(s);
+           if (r.status == "BAD") return fail(protocolError("UID FETCH in " + folder_name_ + " failed: " + describe(r)));
+           size_t missing = 0;
+           for (uint32_t uid : *batch)
+             if (!received_.count(uid)) ++missing;
+           if (missing > 0) {
+             folder_gaps_ = true;
+             result_.warnings.push_back(std::to_string(missing) + " message(s) in \"" + folder_name_ +
+                                        "\" were not returned by the server (" + describe(r) +
+                                        "); the next run retries them");
+           }
+           fetchMore();
+         });
+  }
+  if (outstanding_ == 0 && batches_.empty()) completeFolder();
+}
+
+void MailboxJob::send(imap::Command command, std::function<void(imap::Response&)> done) {
+  imap::Command again = command;
+  connection_->send(std::move(command), [this, again = std::move(again), done = std::move(done)](imap::Response& r) mutable {
+    imap::Classified c = imap::classify(r);
+    if (c.signal == imap::ServerSignal::Throttled && throttle_waits_ < kMaxThrottleWaits) {
+      // Exchange asks for a pause; honour it on this connection, then repeat
+      // the very same command.
+      ++throttle_waits_;
+      result_.warnings.push_back("throttled by the server: waited " + std::to_string(c.backoff.count()) + " ms");
+      auto timer = std::make_unique<loop::Timer>(services_.loop);
+      timer->start(static_cast<uint64_t>(c.backoff.count()), [this, again = std::move(again), done = std::move(done)]() mutable {
+        if (phase_ != Phase::Done) send(std::move(again), std::move(done));
       });
+      timers_.push_back(std::move(timer));
+      return;
+    }
+    done(r);
+  });
 }
 
 void MailboxJob::completeFolder() {
@@ -326,7 +350,11 @@ Status MailboxJob::storeMessage(const imap::FetchData& fetch) {
   }
   if (!writer_) return internalError("no object writer for a streamed BODY[]");
   uint64_t size = writer_->size();
-  MessageRecord rec{*fetch.uid, "", size, fetch.internaldate.value_or(""), fetch.flags.value_or("")};
+  MessageRecord rec;
+  rec.uid = *fetch.uid;
+  rec.size = size;
+  rec.internaldate = fetch.internaldate.value_or("");
+  rec.flags = fetch.flags.value_or("");
   Result<ObjectId> id = services_.recorder->finishMessage(folder_state_.folder_id, std::move(writer_), std::move(rec));
   if (!id) return id.status();
   received_.insert(*fetch.uid);
@@ -355,7 +383,11 @@ void MailboxJob::finish(Status status) {
     writer_.reset();
   }
   if (connection_) connection_->close();
+  timers_.clear();
   token_.clear();
+  // Leave nothing queued: what this job stored is recorded even if it failed.
+  if (Status f = services_.recorder->flush(); !f.isOk() && status.isOk())
+    status = f.withContext("record archived messages");
   result_.status = std::move(status);
   if (mailbox_id_ != 0) {
     Status s = services_.state->recordMailboxResult(mailbox_id_, run_id_,

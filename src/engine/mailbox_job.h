@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <deque>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "src/engine/job.h"
 #include "src/imap/imap_connection.h"
 #include "src/imap/untagged_data.h"
+#include "src/loop/timer.h"
 
 namespace mailark::engine {
 
@@ -51,7 +53,10 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
   void nextFolder();
   void examineFolder();
   void startFolder();
-  void fetchNextBatch();
+  void fetchMore();
+  // Sends a command; a "throttled" answer is waited out and the command
+  // repeated (up to kMaxThrottleWaits times per mailbox) before `done` runs.
+  void send(imap::Command command, std::function<void(imap::Response&)> done);
   void completeFolder();
   void logout();
   void onFetch(const imap::FetchData& fetch);
@@ -87,10 +92,13 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
   uint64_t exists_ = 0;
   FolderState folder_state_;
   std::vector<ServerMessage> listed_;
-  std::vector<std::vector<uint32_t>> batches_;
-  size_t batch_index_ = 0;
-  std::set<uint32_t> requested_;
-  std::set<uint32_t> received_;
+  std::deque<std::vector<uint32_t>> batches_;  // not yet sent
+  size_t outstanding_ = 0;                     // UID FETCH commands in flight
+  std::set<uint32_t> requested_;               // this folder, sent so far
+  std::set<uint32_t> received_;                // this folder, stored so far
+  static constexpr int kMaxThrottleWaits = 10;
+  int throttle_waits_ = 0;
+  std::vector<std::unique_ptr<loop::Timer>> timers_;
   bool folder_gaps_ = false;
   ObjectWriterPtr writer_;  // the BODY[] being streamed, if any
   Status pending_store_error_;  // why no writer could be opened

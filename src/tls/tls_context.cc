@@ -24,6 +24,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const std::string& extra_
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   // Large messages should not wait for the peer to re-fill a small record.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // TlsSession retries a write from a buffer that may have moved.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (SSL_CTX_set_default_verify_paths(ctx) != 1)
     return tlsError("cannot load the system trust store: " + drainOpenSslErrors());
   if (!extra_ca_file.empty() && SSL_CTX_load_verify_locations(ctx, extra_ca_file.c_str(), nullptr) != 1) {

@@ -51,6 +51,9 @@ Status TlsSession::sslError(int rc, const char* what) {
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Status::ok();
   long verify = SSL_get_verify_result(ssl_);
   std::string detail = drainOpenSslErrors();
+  if (!handshake_done_ && verify == X509_V_ERR_HOSTNAME_MISMATCH) {
+    return tlsError("TLS certificate of " + host_ + " is not valid for that name (check [server] host)");
+  }
   if (!handshake_done_ && verify != X509_V_OK) {
     return tlsError("TLS certificate of " + host_ + " not trusted: " +
                     X509_verify_cert_error_string(verify) +
@@ -92,17 +95,28 @@ Status TlsSession::feed(std::span<const char> ciphertext, const PlaintextSink& s
       MAILARK_RETURN_IF_ERROR(sslError(rc, "read"));
       break;  // want more ciphertext
     }
+    MAILARK_RETURN_IF_ERROR(flushPending());
   }
   return Status::ok();
 }
 
 Status TlsSession::write(std::span<const char> plaintext) {
-  size_t off = 0;
-  while (off < plaintext.size()) {
+  pending_.append(plaintext.data(), plaintext.size());
+  return flushPending();
+}
+
+Status TlsSession::flushPending() {
+  while (!pending_.empty() && handshake_done_) {
     size_t n = 0;
-    int rc = SSL_write_ex(ssl_, plaintext.data() + off, plaintext.size() - off, &n);
-    if (rc != 1) return sslError(rc, "write");
-    off += n;
+    int rc = SSL_write_ex(ssl_, pending_.data(), pending_.size(), &n);
+    if (rc != 1) {
+      int err = SSL_get_error(ssl_, rc);
+      // Mid-renegotiation OpenSSL may need the peer's bytes first: keep the
+      // plaintext and retry from feed(), never drop it.
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Status::ok();
+      return sslError(rc, "write");
+    }
+    pending_.erase(0, n);
   }
   return Status::ok();
 }

@@ -45,6 +45,7 @@ class TlsSession {
 
  private:
   Status handshake();
+  Status flushPending();
   Status sslError(int rc, const char* what);
 
   std::shared_ptr<TlsContext> context_;
@@ -53,6 +54,7 @@ class TlsSession {
   bio_st* in_ = nullptr;   // network -> OpenSSL
   bio_st* out_ = nullptr;  // OpenSSL -> network
   bool handshake_done_ = false;
+  std::string pending_;  // plaintext OpenSSL could not take yet (renegotiation)
 };
 
 }  // namespace mailark::tls

@@ -10,11 +10,19 @@ Endpoints:
   GET  /_stats                       counters for tests
   POST /_config                      change behaviour at run time (JSON):
       {"token_lifetime": s, "fail_next": n, "fail_status": 429|500|503,
+       "fail_code": AADSTS code (the next fail_next requests get that error),
        "retry_after": s, "delay_ms": ms, "reset_stats": true}
+
+Apps registered with a certificate (entra.json "certificate_file") must
+authenticate with a client assertion (RFC 7523 JWT) instead of a secret; the
+assertion's signature, thumbprint header, aud, iss/sub, nbf/exp and jti are
+checked the way Entra does.
 """
 
 import argparse
+import base64
 import datetime
+import hashlib
 import http.server
 import json
 import os
@@ -25,6 +33,10 @@ import threading
 import time
 import urllib.parse
 import uuid
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 
 sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -66,7 +78,36 @@ ERRORS = {
                   "A transient error has occurred. Please try again."),
     "no_client_id": (400, "invalid_request", 900144,
                      "The request body must contain the following parameter: 'client_id'."),
+    "bad_assertion_signature": (401, "invalid_client", 700027,
+                                "Client assertion failed signature validation. {reason}"),
+    "bad_assertion": (401, "invalid_client", 50027,
+                      "JWT token is invalid or malformed. {reason}"),
+    "assertion_time": (401, "invalid_client", 700024,
+                       "Client assertion is not within its valid time range. {reason}"),
 }
+
+# Injected configuration failures (POST /_config fail_code): how Entra answers
+# each code. Descriptions are shortened; clients must not parse them anyway.
+CODE_ERRORS = {
+    7000215: (401, "invalid_client", "Invalid client secret provided."),
+    7000222: (401, "invalid_client", "The provided client secret keys for app are expired."),
+    700016: (400, "unauthorized_client", "Application was not found in the directory."),
+    90002: (400, "invalid_request", "Tenant not found."),
+    500011: (400, "invalid_resource", "The resource principal named https://outlook.office365.com "
+                                      "was not found in the tenant."),
+    65001: (400, "invalid_grant", "The user or administrator has not consented to use the "
+                                  "application."),
+    700027: (401, "invalid_client", "Client assertion failed signature validation."),
+    7000112: (400, "unauthorized_client", "Application is disabled."),
+    70011: (400, "invalid_scope", "The provided value for the input parameter 'scope' is not "
+                                  "valid."),
+    700022: (400, "invalid_scope", "The provided value for the input parameter scope is not "
+                                   "valid because it contains more than one resource."),
+    7000218: (401, "invalid_client", "The request body must contain the following parameter: "
+                                     "'client_assertion' or 'client_secret'."),
+}
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 class State:
@@ -76,28 +117,52 @@ class State:
         self.key = pki.load_private_key(os.path.join(directory, "signing.key"))
         self.apps = {}
         for app in config["apps"]:
-            with open(app["secret_file"]) as f:
-                app = dict(app, secret=f.read().strip())
+            if app.get("secret_file"):
+                with open(app["secret_file"]) as f:
+                    app = dict(app, secret=f.read().strip())
+            if app.get("certificate_file"):
+                app = dict(app, certificate=pki.load_certificate(app["certificate_file"]))
             self.apps[app["client_id"]] = app
+        self.seen_jti = set()
         self.lifetime = int(config["token_lifetime"])
         self.fail_next = 0
         self.fail_status = 503
+        self.fail_code = 0
         self.retry_after = 60
         self.delay_ms = 0
         self.reset_stats()
 
     def reset_stats(self):
         self.stats = {"token_requests": 0, "tokens_issued": 0, "errors": 0,
-                      "injected_failures": 0, "by_client": {}, "last_scope": None}
+                      "injected_failures": 0, "by_client": {}, "last_scope": None,
+                      # one [unix time, client_id, http status] per token request
+                      "requests": [], "assertions_verified": 0}
 
 
 def _error_body(kind, **fields):
     status, error, code, text = ERRORS[kind]
+    return _error_payload(status, error, code, text.format(**fields))
+
+
+def _code_error_body(code):
+    status, error, text = CODE_ERRORS.get(code, (400, "invalid_request", "Injected failure."))
+    return _error_payload(status, error, code, text)
+
+
+def _b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _error_payload(status, error, code, text):
     now = datetime.datetime.now(datetime.timezone.utc)
     trace = str(uuid.uuid4())
     corr = str(uuid.uuid4())
     description = "AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s" % (
-        code, text.format(**fields), trace, corr, now.strftime("%Y-%m-%d %H:%M:%SZ"))
+        code, text, trace, corr, now.strftime("%Y-%m-%d %H:%M:%SZ"))
     return status, {
         "error": error,
         "error_description": description,
@@ -157,6 +222,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     st.fail_next = int(cfg["fail_next"])
                 if "fail_status" in cfg:
                     st.fail_status = int(cfg["fail_status"])
+                if "fail_code" in cfg:
+                    st.fail_code = int(cfg["fail_code"])
                 if "retry_after" in cfg:
                     st.retry_after = int(cfg["retry_after"])
                 if "delay_ms" in cfg:
@@ -186,23 +253,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.fail_next -= 1
                 st.stats["injected_failures"] += 1
             fail_status, retry_after, lifetime = st.fail_status, st.retry_after, st.lifetime
+            fail_code = st.fail_code
+            entry = [time.time(), cid, 0]
+            st.stats["requests"].append(entry)
         if delay:
             time.sleep(delay / 1000.0)
         if inject:
-            self._injected(fail_status, retry_after)
+            entry[2] = self._injected(fail_status, retry_after, fail_code)
             return
         status, payload = self._grant(tenant, form, lifetime)
         with st.lock:
             st.stats["tokens_issued" if status == 200 else "errors"] += 1
+            entry[2] = status
         self._send(status, payload)
 
-    def _injected(self, status, retry_after):
+    def _injected(self, status, retry_after, code=0):
+        if code:
+            status, payload = _code_error_body(code)
+            self._send(status, payload)
+            return status
         if status == 429:
             # Entra's throttling answer may be plain text, not JSON.
             self._send(429, b"Too Many Requests", {"Retry-After": str(retry_after)})
-            return
+            return 429
         _, payload = _error_body("transient")
         self._send(status, payload)
+        return status
 
     def _grant(self, tenant, form, lifetime):
         st = self.server.state
@@ -224,15 +300,78 @@ class Handler(http.server.BaseHTTPRequestHandler):
         resource = scope[:-len("/.default")] if scope.endswith("/.default") else None
         if resource not in RESOURCES:
             return _error_body("bad_scope", scope=scope)
-        secret = form.get("client_secret")
-        if secret is None or secret == "":
-            return _error_body("no_secret")
-        if secret != app["secret"]:
-            return _error_body("bad_secret", client_id=cid)
+        if "certificate" in app:
+            failure = self._check_assertion(tenant, form, app)
+            if failure:
+                return failure
+        else:
+            secret = form.get("client_secret")
+            if secret is None or secret == "":
+                return _error_body("no_secret")
+            if secret != app["secret"]:
+                return _error_body("bad_secret", client_id=cid)
         claims = jwt_mint.app_claims(cfg["tenant_id"], app, resource, lifetime)
         token = jwt_mint.sign(claims, st.key, cfg["kid"])
         return 200, {"token_type": "Bearer", "expires_in": lifetime,
                      "ext_expires_in": lifetime, "access_token": token}
+
+
+    def _check_assertion(self, tenant, form, app):
+        """None when the client assertion is valid for `app`, else the error."""
+        if form.get("client_secret"):
+            return _error_body("bad_assertion", reason="This app authenticates with a "
+                                                       "certificate, not a secret.")
+        assertion = form.get("client_assertion", "")
+        if form.get("client_assertion_type") != ASSERTION_TYPE or not assertion:
+            return _error_body("no_secret")
+        parts = assertion.split(".")
+        if len(parts) != 3:
+            return _error_body("bad_assertion", reason="Not a JWS compact serialization.")
+        try:
+            header = json.loads(_b64url_decode(parts[0]))
+            claims = json.loads(_b64url_decode(parts[1]))
+            signature = _b64url_decode(parts[2])
+        except ValueError:
+            return _error_body("bad_assertion", reason="Header or payload is not base64url JSON.")
+        cert = app["certificate"]
+        der = cert.public_bytes(serialization.Encoding.DER)
+        alg = header.get("alg")
+        if alg == "PS256":
+            if header.get("x5t#S256") != _b64url(hashlib.sha256(der).digest()):
+                return _error_body("bad_assertion_signature",
+                                   reason="x5t#S256 does not name a registered certificate.")
+            pad = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+        elif alg == "RS256":
+            if header.get("x5t") != _b64url(hashlib.sha1(der).digest()):
+                return _error_body("bad_assertion_signature",
+                                   reason="x5t does not name a registered certificate.")
+            pad = padding.PKCS1v15()
+        else:
+            return _error_body("bad_assertion", reason="Unsupported alg %r." % alg)
+        try:
+            cert.public_key().verify(signature, (parts[0] + "." + parts[1]).encode("ascii"),
+                                     pad, hashes.SHA256())
+        except InvalidSignature:
+            return _error_body("bad_assertion_signature", reason="Signature does not verify.")
+        host = self.headers.get("Host", "")
+        expected_aud = "https://%s/%s/oauth2/v2.0/token" % (host, tenant)
+        if claims.get("aud") != expected_aud:
+            return _error_body("bad_assertion", reason="aud must be %s." % expected_aud)
+        if claims.get("iss") != app["client_id"] or claims.get("sub") != app["client_id"]:
+            return _error_body("bad_assertion", reason="iss and sub must be the client id.")
+        now = time.time()
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if not isinstance(exp, int) or not isinstance(nbf, int):
+            return _error_body("bad_assertion", reason="exp and nbf must be numbers.")
+        if exp <= now or nbf > now + 60 or exp - nbf > 600:
+            return _error_body("assertion_time", reason="exp %d nbf %d now %d." % (exp, nbf, now))
+        jti = claims.get("jti")
+        with self.server.state.lock:
+            if not isinstance(jti, str) or not jti or jti in self.server.state.seen_jti:
+                return _error_body("bad_assertion", reason="jti missing or replayed.")
+            self.server.state.seen_jti.add(jti)
+            self.server.state.stats["assertions_verified"] += 1
+        return None
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -123,3 +123,45 @@ def load_private_key(path):
 def new_unrelated_key():
     """A key dovecot does not know: signs the --bad-signature tokens."""
     return _new_key()
+
+
+def make_client_certificate(directory, name):
+    """Writes <name>.pem (a self-signed certificate, as an admin uploads to
+    an app registration), <name>.key (its private key, 0600) and
+    <name>-wrong.key (an unrelated key, 0600, for "wrong key" tests) with
+    <name>-wrong.pem (a certificate for that key, not registered).
+    Returns (cert_path, key_path, wrong_key_path)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    key = _new_key()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mailark test bed app " + name)])
+    cert = (x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .sign(key, hashes.SHA256()))
+    cert_path = os.path.join(directory, name + ".pem")
+    key_path = os.path.join(directory, name + ".key")
+    wrong_path = os.path.join(directory, name + "-wrong.key")
+    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    _write(key_path, _key_pem(key), 0o600)
+    wrong_key = _new_key()
+    _write(wrong_path, _key_pem(wrong_key), 0o600)
+    # A certificate for the wrong key: a consistent pair that the app
+    # registration does not know (Entra answers AADSTS700027).
+    wrong_cert = (x509.CertificateBuilder()
+                  .subject_name(subject).issuer_name(subject)
+                  .public_key(wrong_key.public_key())
+                  .serial_number(x509.random_serial_number())
+                  .not_valid_before(now - datetime.timedelta(days=1))
+                  .not_valid_after(now + datetime.timedelta(days=30))
+                  .sign(wrong_key, hashes.SHA256()))
+    _write(os.path.join(directory, name + "-wrong.pem"),
+           wrong_cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path, wrong_path
+
+
+def load_certificate(path):
+    with open(path, "rb") as f:
+        return x509.load_pem_x509_certificate(f.read())

@@ -117,12 +117,20 @@ def cmd_up(args):
     kid = pki.make_pki(d)
     tenant_id = str(uuid.uuid4())
     apps = []
-    for name, roles in (("main", ["IMAP.AccessAsApp", "POP.AccessAsApp"]), ("noimap", [])):
-        secret_file = os.path.join(d, "secret" if name == "main" else "noimap.secret")
+    # "nopop" holds IMAP.AccessAsApp only: a POP3 login with its token must fail.
+    for name, roles in (("main", ["IMAP.AccessAsApp", "POP.AccessAsApp"]), ("noimap", []),
+                        ("nopop", ["IMAP.AccessAsApp"])):
+        secret_file = os.path.join(d, "secret" if name == "main" else name + ".secret")
         _write_secret(secret_file, _entra_secret())
         apps.append({"name": "mailark-testbed-" + name, "client_id": str(uuid.uuid4()),
                      "object_id": str(uuid.uuid4()), "roles": roles,
                      "secret_file": secret_file})
+    # "cert" authenticates with a certificate (client assertion), not a secret.
+    cert_file, cert_key, cert_wrong_key = pki.make_client_certificate(d, "cert")
+    apps.append({"name": "mailark-testbed-cert", "client_id": str(uuid.uuid4()),
+                 "object_id": str(uuid.uuid4()),
+                 "roles": ["IMAP.AccessAsApp", "POP.AccessAsApp"],
+                 "certificate_file": cert_file})
     _write_json(os.path.join(d, "entra.json"), {
         "tenant": seed.DOMAIN, "tenant_id": tenant_id, "kid": kid,
         "token_lifetime": args.token_lifetime,
@@ -162,6 +170,10 @@ def cmd_up(args):
         "tenant": seed.DOMAIN, "tenant_id": tenant_id,
         "client_id": apps[0]["client_id"], "secret_file": apps[0]["secret_file"],
         "noimap_client_id": apps[1]["client_id"], "noimap_secret_file": apps[1]["secret_file"],
+        "nopop_client_id": apps[2]["client_id"], "nopop_secret_file": apps[2]["secret_file"],
+        "cert_client_id": apps[3]["client_id"], "cert_certificate_file": cert_file,
+        "cert_private_key_file": cert_key, "cert_wrong_key_file": cert_wrong_key,
+        "cert_wrong_certificate_file": os.path.join(d, "cert-wrong.pem"),
         "ca_file": os.path.join(d, "ca.pem"), "kid": kid,
         "capabilities": args.capabilities, "token_lifetime": args.token_lifetime,
         "mailboxes": mailboxes, "folders": [] if args.no_seed else seed.FOLDERS,

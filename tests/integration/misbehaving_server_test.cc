@@ -1,0 +1,205 @@
+// Issue 4: a scripted, misbehaving IMAP server (tests/fakes) drives the
+// failure paths a real server cannot be made to take on demand. Tokens come
+// from the real test bed's fake Entra endpoint; the IMAP side is scripted.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "tests/support/testbed.h"
+
+namespace mailark::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ScriptedServer {
+ public:
+  ScriptedServer(const TestBed& bed, const std::string& scenario) {
+    dir_ = makeTempDir("mailark-scripted");
+    pid_ = startProcess({"/usr/bin/python3", std::string(MAILARK_SOURCE_DIR) + "/tests/fakes/scripted_imap_server.py",
+                         "--bed", bed.info().dir, "--dir", dir_, "--scenario", scenario});
+    for (int i = 0; i < 500 && !fs::exists(dir_ + "/port"); ++i) usleep(10000);
+    port_ = std::atoi(readFile(dir_ + "/port").c_str());
+  }
+  ~ScriptedServer() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitForExit(pid_);
+    }
+    removeTree(dir_);
+  }
+  int port() const { return port_; }
+  std::string transcript() const { return readFile(dir_ + "/transcript.log"); }
+
+ private:
+  std::string dir_;
+  int pid_ = -1;
+  int port_ = 0;
+};
+
+struct Outcome {
+  ProcessResult run;
+  std::vector<uint32_t> uids;  // archived, ascending
+};
+
+class MisbehavingServer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { bed_ = new TestBed({"--mailboxes", "1", "--no-seed"}); }
+  static void TearDownTestSuite() {
+    delete bed_;
+    bed_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(bed_->ok()) << bed_->error();
+    name_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    archive_ = bed_->info().dir + "/" + name_;
+  }
+
+  std::string config(const ScriptedServer& server) {
+    std::string extra = "ca_file = \"" + bed_->info().ca_file + "\"\n";
+    std::string path = bed_->writeConfig(name_ + ".toml", archive_, {bed_->info().mailboxes[0]}, "", extra);
+    // Point [server] at the scripted server instead of Dovecot.
+    std::string text = readFile(path);
+    text = std::regex_replace(text, std::regex("port = [0-9]+"), "port = " + std::to_string(server.port()));
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  Outcome run(const std::string& cfg) {
+    Outcome o;
+    o.run = mailark({"run", "--config", cfg});
+    ProcessResult ls = mailark({"ls", "--config", cfg});
+    std::istringstream lines(ls.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::vector<std::string> f;
+      std::stringstream ss(line);
+      std::string field;
+      while (std::getline(ss, field, '\t')) f.push_back(field);
+      if (f.size() >= 4) o.uids.push_back(static_cast<uint32_t>(std::stoul(f[3])));
+    }
+    std::sort(o.uids.begin(), o.uids.end());
+    return o;
+  }
+
+  // Nothing half-written is left in the store's scratch space.
+  void expectNoPartialFiles() {
+    if (fs::exists(archive_ + "/tmp")) {
+      EXPECT_TRUE(fs::is_empty(archive_ + "/tmp"));
+    }
+  }
+
+  static TestBed* bed_;
+  std::string name_;
+  std::string archive_;
+};
+
+TestBed* MisbehavingServer::bed_ = nullptr;
+
+const std::vector<uint32_t> kAll = {1, 2, 3};
+
+TEST_F(MisbehavingServer, NormalServerReadOnlyCommandsOnly) {
+  ScriptedServer server(*bed_, "normal");
+  Outcome o = run(config(server));
+  ASSERT_EQ(o.run.exit_code, 0) << o.run.err;
+  EXPECT_EQ(o.uids, kAll);
+  std::string t = server.transcript();
+  EXPECT_NE(t.find("EXAMINE"), std::string::npos);
+  EXPECT_NE(t.find("BODY.PEEK[]"), std::string::npos);
+  // Never anything that could change the mailbox or set \Seen.
+  for (const char* forbidden : {" SELECT ", " STORE ", " EXPUNGE", " COPY ", " MOVE ", "BODY[]"})
+    EXPECT_EQ(t.find(forbidden), std::string::npos) << forbidden;
+}
+
+TEST_F(MisbehavingServer, ThrottledFetchIsWaitedOutAndRetried) {
+  ScriptedServer server(*bed_, "throttle");
+  Outcome o = run(config(server));
+  ASSERT_EQ(o.run.exit_code, 0) << o.run.err;
+  EXPECT_EQ(o.uids, kAll);
+  EXPECT_NE(o.run.err.find("throttled"), std::string::npos) << o.run.err;
+  // The same body fetch was sent twice, at least the suggested 1200 ms apart.
+  std::vector<double> times;
+  std::istringstream lines(server.transcript());
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.find("BODY.PEEK[]") != std::string::npos) times.push_back(std::stod(line));
+  ASSERT_EQ(times.size(), 2u);
+  EXPECT_GE(times[1] - times[0], 1.2);
+}
+
+TEST_F(MisbehavingServer, ByeMidLiteralRecordsNothingHalfWrittenAndNextRunCompletes) {
+  ScriptedServer server(*bed_, "bye_mid_literal");
+  std::string cfg = config(server);
+  Outcome first = run(cfg);
+  EXPECT_EQ(first.run.exit_code, 1) << first.run.err;
+  EXPECT_NE(first.run.err.find("connection closed"), std::string::npos) << first.run.err;
+  // Messages before the broken one are complete; the broken one is not recorded.
+  EXPECT_EQ(first.uids, (std::vector<uint32_t>{1, 2}));
+  expectNoPartialFiles();
+  Outcome second = run(cfg);
+  ASSERT_EQ(second.run.exit_code, 0) << second.run.err;
+  EXPECT_EQ(second.uids, kAll);
+  EXPECT_NE(second.run.out.find("fetched:   1 messages"), std::string::npos) << second.run.out;
+}
+
+TEST_F(MisbehavingServer, SilentlyOmittedUidIsReportedAndFetchedNextRun) {
+  ScriptedServer server(*bed_, "omit_uid");
+  std::string cfg = config(server);
+  Outcome first = run(cfg);
+  EXPECT_EQ(first.run.exit_code, 0) << first.run.err;
+  EXPECT_EQ(first.uids, (std::vector<uint32_t>{1, 3}));
+  EXPECT_NE(first.run.err.find("1 message(s) in \"INBOX\" were not returned"), std::string::npos) << first.run.err;
+  Outcome second = run(cfg);
+  ASSERT_EQ(second.run.exit_code, 0) << second.run.err;
+  EXPECT_EQ(second.uids, kAll);
+  EXPECT_NE(second.run.out.find("fetched:   1 messages"), std::string::npos) << second.run.out;
+}
+
+TEST_F(MisbehavingServer, ExpungeDuringFetchKeepsTheRestAndSettles) {
+  ScriptedServer server(*bed_, "expunge_during_fetch");
+  std::string cfg = config(server);
+  Outcome first = run(cfg);
+  EXPECT_EQ(first.run.exit_code, 0) << first.run.err;
+  EXPECT_EQ(first.uids, (std::vector<uint32_t>{1, 3}));
+  // The expunged message no longer exists: the next run has nothing to do.
+  Outcome second = run(cfg);
+  ASSERT_EQ(second.run.exit_code, 0) << second.run.err;
+  EXPECT_EQ(second.uids, (std::vector<uint32_t>{1, 3}));
+  EXPECT_NE(second.run.out.find("fetched:   0 messages"), std::string::npos) << second.run.out;
+}
+
+TEST_F(MisbehavingServer, LiteralOverTheLimitIsAProtocolErrorNotAnAllocation) {
+  ScriptedServer server(*bed_, "huge_literal");
+  Outcome o = run(config(server));
+  EXPECT_EQ(o.run.exit_code, 1) << o.run.err;
+  EXPECT_NE(o.run.err.find("max_literal"), std::string::npos) << o.run.err;
+  EXPECT_TRUE(o.uids.empty());
+  expectNoPartialFiles();
+}
+
+TEST_F(MisbehavingServer, NonImapLineIsATransientErrorNamed) {
+  ScriptedServer server(*bed_, "garbage_line");
+  Outcome o = run(config(server));
+  EXPECT_EQ(o.run.exit_code, 1) << o.run.err;
+  EXPECT_NE(o.run.err.find("Server Unavailable. 15"), std::string::npos) << o.run.err;
+  EXPECT_TRUE(o.uids.empty());
+}
+
+TEST_F(MisbehavingServer, BinaryGarbageIsACleanProtocolError) {
+  ScriptedServer server(*bed_, "binary_garbage");
+  Outcome o = run(config(server));
+  EXPECT_EQ(o.run.exit_code, 1) << o.run.err;
+  EXPECT_NE(o.run.err.find("FAILED user01@contoso.test"), std::string::npos) << o.run.err;
+  EXPECT_TRUE(o.uids.empty());
+  expectNoPartialFiles();
+}
+
+}  // namespace
+}  // namespace mailark::test
