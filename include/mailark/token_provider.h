@@ -28,6 +28,10 @@ class TokenProvider {
   // a while longer, or with the error that prevented getting one. Concurrent
   // callers share one request in flight (single flight).
   virtual void getToken(Callback done) = 0;
+
+  // Forgets the cached token, e.g. after a server said it expired, so the
+  // next getToken() asks the identity platform again.
+  virtual void invalidate() {}
 };
 using TokenProviderPtr = std::unique_ptr<TokenProvider>;
 

@@ -69,6 +69,9 @@ void MailboxJob::start() {
 
 void MailboxJob::connect() {
   setPhase(Phase::Connecting);
+  // A connection replaced after a failure may still have its callback on the
+  // stack; it is freed with the job, never here.
+  if (connection_) retired_.push_back(std::move(connection_));
   connection_ = std::make_unique<imap::ImapConnection>(services_.loop, services_.tls, this, settings_.limits);
   connection_->open(settings_.host, settings_.port, settings_.idle_timeout_ms, [this](const Status& s) {
     if (!s.isOk()) return fail(s);
@@ -126,6 +129,8 @@ void MailboxJob::afterAuthenticate(const imap::Response& ok) {
 }
 
 void MailboxJob::listFolders() {
+  // After a reconnect, carry on with the folder that was interrupted.
+  if (!folders_.empty()) return nextFolder();
   setPhase(Phase::Listing);
   folders_.clear();
   send(imap::CommandBuilder(false).raw("LIST \"\" \"*\"").build(), [this](imap::Response& r) {
@@ -365,14 +370,56 @@ Status MailboxJob::storeMessage(const imap::FetchData& fetch) {
 
 void MailboxJob::onConnectionLost(const Status& reason) {
   if (phase_ == Phase::LoggingOut) return finish(Status::ok());
+  if (connection_->byeText().find("AccessTokenExpired") != std::string::npos) {
+    // The session outlived its token: get a fresh one and reconnect at once.
+    services_.tokens->invalidate();
+    return retryLater(reason, std::chrono::milliseconds(0));
+  }
   fail(reason);
 }
 
 void MailboxJob::fail(const Status& status) {
+  if (phase_ == Phase::Done) return;
   std::string where = phase_ == Phase::Fetching || phase_ == Phase::ListingUids || phase_ == Phase::Examining
                           ? std::string(phaseName(phase_)) + " \"" + folder_name_ + "\""
                           : std::string(phaseName(phase_));
-  finish(status.withContext(where));
+  Status located = status.withContext(where);
+  // Network trouble is worth a few more tries; anything else would fail the
+  // same way again.
+  if (status.code() == StatusCode::Transient && attempts_ < kMaxAttempts) {
+    auto delay = std::chrono::milliseconds(1000LL << attempts_);
+    delay += std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, delay.count() / 2)(jitter_));
+    return retryLater(located, delay);
+  }
+  finish(located);
+}
+
+void MailboxJob::retryLater(const Status& reason, std::chrono::milliseconds delay) {
+  ++attempts_;
+  result_.warnings.push_back(reason.message() + "; reconnecting in " + std::to_string(delay.count()) +
+                             " ms (attempt " + std::to_string(attempts_ + 1) + " of " +
+                             std::to_string(kMaxAttempts + 1) + ")");
+  if (writer_) {
+    writer_->abort();
+    writer_.reset();
+  }
+  if (connection_) connection_->close();
+  // Whatever was completely received is kept; the folder is re-planned from
+  // the state after reconnecting.
+  if (Status s = services_.recorder->flush(); !s.isOk()) return finish(s);
+  batches_.clear();
+  outstanding_ = 0;
+  setPhase(Phase::Token);
+  auto timer = std::make_unique<loop::Timer>(services_.loop);
+  timer->start(static_cast<uint64_t>(delay.count()), [this] {
+    services_.tokens->getToken([this](const Result<AccessToken>& token) {
+      if (phase_ == Phase::Done) return;
+      if (!token) return fail(token.status());
+      token_ = token->value;
+      connect();
+    });
+  });
+  timers_.push_back(std::move(timer));
 }
 
 void MailboxJob::finish(Status status) {

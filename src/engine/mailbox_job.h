@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <chrono>
+#include <random>
 #include <deque>
 #include <set>
 #include <string>
@@ -61,7 +63,9 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
   void logout();
   void onFetch(const imap::FetchData& fetch);
   Status storeMessage(const imap::FetchData& fetch);
+  // Ends the job with `status`, unless it is worth reconnecting.
   void fail(const Status& status);
+  void retryLater(const Status& reason, std::chrono::milliseconds delay);
   void finish(Status status);
 
   // ImapConnectionCallbacks
@@ -81,6 +85,11 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
 
   std::string token_;  // bearer token for this connection; never logged
   std::unique_ptr<imap::ImapConnection> connection_;
+  std::vector<std::unique_ptr<imap::ImapConnection>> retired_;  // replaced after failures
+  static constexpr int kMaxAttempts = 3;  // reconnects per mailbox and run
+  int attempts_ = 0;
+  // Spreads reconnects so that many mailboxes do not retry in lock step.
+  std::minstd_rand jitter_{std::random_device{}()};
   int64_t mailbox_id_ = 0;
 
   // Current folder.

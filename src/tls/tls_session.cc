@@ -52,7 +52,7 @@ Status TlsSession::sslError(int rc, const char* what) {
   long verify = SSL_get_verify_result(ssl_);
   std::string detail = drainOpenSslErrors();
   if (!handshake_done_ && verify == X509_V_ERR_HOSTNAME_MISMATCH) {
-    return tlsError("TLS certificate of " + host_ + " is not valid for that name (check [server] host)");
+    return tlsError("TLS certificate of " + host_ + " not accepted: hostname mismatch (the certificate is for another name; check [server] host)");
   }
   if (!handshake_done_ && verify != X509_V_OK) {
     return tlsError("TLS certificate of " + host_ + " not trusted: " +

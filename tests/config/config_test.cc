@@ -266,14 +266,8 @@ TEST_F(ConfigTest, SecretFromEnvironment) {
   EXPECT_EQ(r->apps.front().client_secret_file, "");
 }
 
-// KNOWN BUG (src/config/config.cc, Loader::loadSecret): a user who pastes
-// the secret itself into client_secret_env (instead of the variable's name)
-// gets it echoed back in "client_secret_env names <value>, but that
-// environment variable is not set" -- a secret in an error message. Entra
-// secrets contain '~' and '.', which no environment variable name may
-// contain, so the loader can refuse such a value without quoting it (e.g.
-// "[app] client_secret_env must be an environment variable name such as
-// MAILARK_CLIENT_SECRET"). This test stays red until then.
+// Regression: a secret pasted into client_secret_env instead of a variable
+// name is refused without being echoed.
 TEST_F(ConfigTest, SecretPastedIntoEnvNameIsNotEchoed) {
   const std::string file = write(
       "mailark.toml", configWith("tenant = \"t.com\"\nclient_id = \"c\"\nclient_secret_env = \"" +

@@ -12,6 +12,7 @@
 #include <simdjson.h>
 #include <sstream>
 
+#include "tests/support/archive_query.h"
 #include "tests/support/testbed.h"
 
 namespace mailark::test {
@@ -66,12 +67,14 @@ long fetchedCount(const std::string& out) {
   return std::stol(m[1]);
 }
 
+// Distinct stored objects: rows of the pack index (state.db `objects`),
+// plus any legacy one-file-per-object copies under objects/.
 size_t countObjects(const std::string& archive) {
   size_t n = 0;
-  if (!fs::exists(archive + "/objects")) return 0;
-  for (const auto& e : fs::recursive_directory_iterator(archive + "/objects"))
-    if (e.is_regular_file()) ++n;
-  return n;
+  if (fs::exists(archive + "/objects"))
+    for (const auto& e : fs::recursive_directory_iterator(archive + "/objects"))
+      if (e.is_regular_file()) ++n;
+  return n + countIndexedObjects(archive);
 }
 
 // Every file below `dir` that contains `needle`.
@@ -297,8 +300,10 @@ TEST_F(ArchiveEndToEnd, KilledRunResumesWithNothingLostOrDuplicated) {
     ProcessResult cat = mailark({"cat", "--config", config, sha});
     ASSERT_EQ(sha256Hex(cat.out), sha);
   }
-  // The killed run's half-written temporary files are gone.
-  EXPECT_TRUE(fs::is_empty(archive_ + "/tmp"));
+  // The killed run's half-written data is gone: every pack checks out.
+  EXPECT_TRUE(!fs::exists(archive_ + "/tmp") || fs::is_empty(archive_ + "/tmp"));
+  ProcessResult verify = mailark({"verify", "--config", config});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 }
 
 TEST_F(ArchiveEndToEnd, InlineSecretInConfigIsRefused) {
@@ -310,6 +315,29 @@ TEST_F(ArchiveEndToEnd, InlineSecretInConfigIsRefused) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("client_secret is not allowed"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("hunter2"), std::string::npos);
+}
+
+// Issue 4: hostile but legal folder names survive LIST (modified UTF-7,
+// quoted strings with escapes, control characters) and come back byte-exact.
+TEST(FolderNames, RoundTripByteExactAgainstDovecot) {
+  TestBed bed({"--mailboxes", "1", "--no-seed"});
+  ASSERT_TRUE(bed.ok()) << bed.error();
+  const std::string mailbox = bed.info().mailboxes[0];
+  const std::vector<std::string> names = {
+      "Quote \"q\" back\\slash", "Tom & Jerry", "Amp&-lit", "Tab\tName", "\u00dcn\u00efc\u00f8d\u00e9/\u65e5\u672c\u8a9e",
+      "Spaces  double and trailing ", "(Parens) [brackets] {braces} %*"};
+  for (const std::string& n : names) ASSERT_EQ(bed.deliver(mailbox, n, 1, 7).size(), 1u) << n;
+  std::string archive = bed.info().dir + "/archive-names";
+  std::string config = bed.writeConfig("names.toml", archive, {mailbox});
+  ProcessResult r = mailark({"run", "--config", config});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::pair<std::string, std::string>> want, got;
+  for (const FetchedMessage& m : bed.fetch(mailbox)) want.insert({m.folder, m.sha256});
+  for (const Row& row : lsJson(config)) got.insert({row.folder, row.sha256});
+  EXPECT_EQ(got, want);
+  std::set<std::string> folders;
+  for (const auto& [folder, sha] : got) folders.insert(folder);
+  for (const std::string& n : names) EXPECT_TRUE(folders.count(n)) << n;
 }
 
 // A Dovecot whose certificate chains to nothing we trust, while the token

@@ -481,13 +481,8 @@ TEST_F(TlsSessionTest, SinkErrorIsReturned) {
   EXPECT_EQ(s.code(), StatusCode::StorageFull) << s.toString();
 }
 
-// KNOWN BUG (src/tls/tls_session.cc, TlsSession::write): when SSL_write_ex
-// returns WANT_READ (a TLS 1.2 renegotiation the server started is still in
-// flight), sslError() maps it to Ok and write() returns Ok although none of
-// the plaintext was taken. The caller believes the bytes were sent; they are
-// lost. write() should keep the unsent bytes and retry them after feed()
-// makes progress (or at least return an error). This test stays red until
-// then.
+// Regression: plaintext written while a TLS 1.2 renegotiation is in flight
+// is kept and sent once the handshake finishes, never dropped.
 TEST_F(TlsSessionTest, WriteDuringRenegotiationIsNotLost) {
   X509Ptr cert = serverCert(std::string("DNS:") + kHost);
   ASSERT_TRUE(cert);
