@@ -192,6 +192,8 @@ void MailboxJob::startFolder() {
   folder_state_ = *fs;
   ++result_.folders;
   folder_gaps_ = false;
+  retried_missing_ = false;
+  missing_.clear();
   // Unchanged since the last complete pass: no new UIDs can exist.
   if (exists_ == 0 || (uidnext_ != 0 && folder_state_.uidnext == uidnext_)) {
     Status s = services_.state->updateFolderProgress(folder_state_.folder_id, uidnext_, folder_state_.highest_uid);
@@ -230,17 +232,28 @@ void MailboxJob::fetchMore() {
            --outstanding_;
            if (Status s = services_.recorder->flush(); !s.isOk()) return fail(s);
            if (r.status == "BAD") return fail(protocolError("UID FETCH in " + folder_name_ + " failed: " + describe(r)));
-           size_t missing = 0;
            for (uint32_t uid : *batch)
-             if (!received_.count(uid)) ++missing;
-           if (missing > 0) {
-             folder_gaps_ = true;
-             result_.warnings.push_back(std::to_string(missing) + " message(s) in \"" + folder_name_ +
-                                        "\" were not returned by the server (" + describe(r) +
-                                        "); the next run retries them");
-           }
+             if (!received_.count(uid)) missing_.push_back(uid);
            fetchMore();
          });
+  }
+  if (outstanding_ > 0 || !batches_.empty()) return;
+  if (!missing_.empty()) {
+    // Exchange sometimes completes a FETCH OK without some of the messages
+    // (busy mailbox). Ask once more for just those; what is still absent
+    // after that is reported and left for the next run.
+    std::sort(missing_.begin(), missing_.end());
+    std::vector<uint32_t> again;
+    again.swap(missing_);
+    if (!retried_missing_) {
+      retried_missing_ = true;
+      batches_.push_back(std::move(again));
+      return fetchMore();
+    }
+    folder_gaps_ = true;
+    result_.warnings.push_back(std::to_string(again.size()) + " message(s) in \"" + folder_name_ +
+                               "\" were not returned by the server, also when asked again (UIDs " +
+                               imap::uidSet(again) + "); the next run tries again");
   }
   if (outstanding_ == 0 && batches_.empty()) completeFolder();
 }

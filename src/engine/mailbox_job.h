@@ -109,6 +109,8 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
   int throttle_waits_ = 0;
   std::vector<std::unique_ptr<loop::Timer>> timers_;
   bool folder_gaps_ = false;
+  std::vector<uint32_t> missing_;  // asked for but not returned
+  bool retried_missing_ = false;
   ObjectWriterPtr writer_;  // the BODY[] being streamed, if any
   Status pending_store_error_;  // why no writer could be opened
 };
