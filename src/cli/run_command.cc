@@ -1,4 +1,6 @@
 // `mailark run`: archive every configured mailbox once.
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "src/auth/oauth_client_credentials.h"
@@ -7,6 +9,7 @@
 #include "src/cli/archive_paths.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
+#include "src/cli/run_observers.h"
 #include "src/config/config.h"
 #include "src/engine/archive_run.h"
 #include "src/loop/curl_multi_uv.h"
@@ -82,9 +85,25 @@ int runCommand(const RunOptions& options) {
       log::info("archiving " + std::to_string(items.size()) + " mailbox(es) of " + std::to_string(cfg->apps.size()) +
                 " app(s) into " + cfg->archive.path);
       engine::MessageRecorder recorder((*archive)->store.get(), (*archive)->state.get());
-      engine::JobServices base{&loop, nullptr, nullptr, (*archive)->store.get(), (*archive)->state.get(), &recorder};
+      engine::JobServices base;
+      base.loop = &loop;
+      base.store = (*archive)->store.get();
+      base.state = (*archive)->state.get();
+      base.recorder = &recorder;
       engine::ArchiveRun run(base, engine::makeJob, cfg->limits.connections, std::move(items));
-      report = run.run();
+      ObserverList observers;
+      if (options.progress) observers.add(makeProgressDisplay(isatty(STDERR_FILENO) != 0, 5));
+      if (!options.metrics_file.empty()) observers.add(makeMetricsFile(options.metrics_file));
+      if (!options.json_events.empty()) {
+        Result<std::unique_ptr<engine::RunObserver>> events = makeJsonEventLog(options.json_events);
+        if (!events) {
+          report.fatal = events.status();
+        } else {
+          observers.add(std::move(*events));
+        }
+      }
+      run.setObserver(&observers);
+      if (report.fatal.isOk()) report = run.run();
     }
     for (auto& p : providers) p->close();
     http.close();
@@ -95,6 +114,10 @@ int runCommand(const RunOptions& options) {
 
   printSummary(report);
   if (!report.fatal.isOk()) return reportFatal(report.fatal.message());
+  if (report.interrupted) {
+    std::fprintf(stderr, "mailark: interrupted; everything fetched so far is archived, the next run continues\n");
+    return 130;
+  }
   return report.failed > 0 ? 1 : 0;
 }
 

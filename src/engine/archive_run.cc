@@ -1,6 +1,9 @@
 #include "src/engine/archive_run.h"
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <functional>
 #include <set>
 
 #include "src/base/log.h"
@@ -16,6 +19,11 @@ ArchiveRun::ArchiveRun(JobServices base, JobFactory factory, size_t max_connecti
 
 RunReport ArchiveRun::run() {
   auto started = std::chrono::steady_clock::now();
+  started_ = started;
+  if (observer_) observer_->onRunStarted(items_.size());
+  base_.on_throttled = [this](const std::string& mailbox, std::chrono::milliseconds backoff) {
+    if (observer_) observer_->onMailboxThrottled(mailbox, backoff);
+  };
   Result<int64_t> run_id = base_.state->beginRun();
   if (!run_id) {
     report_.fatal = run_id.status();
@@ -30,15 +38,31 @@ RunReport ArchiveRun::run() {
   for (TokenProvider* tokens : providers) {
     tokens->getToken([this, tokens](const Result<AccessToken>& token) { onTokenChecked(tokens, token.status()); });
   }
-  auto done = [this] { return token_checks_.size() == apps_ && active_.empty() && (queue_.empty() || stopping_); };
+  installSignals();
+  progress_timer_ = std::make_unique<loop::Timer>(base_.loop);
+  std::function<void()> tick = [this, &tick] {
+    if (observer_) observer_->onProgress(progress());
+    progress_timer_->start(2000, tick);
+  };
+  progress_timer_->start(2000, tick);
+  auto done = [this] {
+    return (token_checks_.size() == apps_ || stopping_) && active_.empty() && (queue_.empty() || stopping_);
+  };
   while (!done()) {
     if (uv_run(base_.loop, UV_RUN_ONCE) == 0 && !done()) {
       report_.fatal = internalError("event loop ran dry with mailboxes still pending");
       break;
     }
   }
+  progress_timer_.reset();
+  closeSignals();
   graveyard_.close();
   report_.elapsed = std::chrono::steady_clock::now() - started;
+  if (observer_) {
+    RunProgress p = progress();
+    observer_->onProgress(p);
+    observer_->onRunFinished(p, report_.fatal, report_.interrupted);
+  }
   RunSummary summary{static_cast<int64_t>(report_.ok), static_cast<int64_t>(report_.failed),
                      static_cast<int64_t>(report_.messages), static_cast<int64_t>(report_.bytes)};
   Status s = base_.state->finishRun(run_id_, summary);
@@ -69,6 +93,62 @@ void ArchiveRun::onTokenChecked(TokenProvider* tokens, const Status& status) {
   startMore();
 }
 
+RunProgress ArchiveRun::progress() const {
+  RunProgress p;
+  p.mailboxes_total = items_.size();
+  p.mailboxes_done = report_.ok + report_.failed;
+  p.mailboxes_failed = report_.failed;
+  p.mailboxes_active = active_.size();
+  p.messages = report_.messages;
+  p.bytes = report_.bytes;
+  for (const JobPtr& job : active_) {
+    p.messages += job->result().messages;
+    p.bytes += job->result().bytes;
+    if (job->throttled()) ++p.mailboxes_throttled;
+  }
+  p.elapsed = std::chrono::steady_clock::now() - started_;
+  return p;
+}
+
+void ArchiveRun::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  report_.interrupted = true;
+  log::warn("stopping: no new mailboxes; finishing what is in flight (signal again to exit at once)");
+  // Copy: a job that ends inside stop() removes itself from active_.
+  std::vector<Job*> running;
+  for (const JobPtr& job : active_) running.push_back(job.get());
+  for (Job* job : running) job->stop();
+}
+
+void ArchiveRun::installSignals() {
+  static constexpr int kSignals[2] = {SIGINT, SIGTERM};
+  for (int i = 0; i < 2; ++i) {
+    signals_[i] = new uv_signal_t;
+    uv_signal_init(base_.loop, signals_[i]);
+    signals_[i]->data = this;
+    uv_signal_start(
+        signals_[i],
+        [](uv_signal_t* handle, int signum) {
+          auto* self = static_cast<ArchiveRun*>(handle->data);
+          if (self->stopping_) {
+            // Second signal: leave now. Every recorded UID is already durable.
+            std::_Exit(128 + signum);
+          }
+          self->stop();
+        },
+        kSignals[i]);
+  }
+}
+
+void ArchiveRun::closeSignals() {
+  for (uv_signal_t*& s : signals_) {
+    if (s == nullptr) continue;
+    uv_close(reinterpret_cast<uv_handle_t*>(s), [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
+    s = nullptr;
+  }
+}
+
 void ArchiveRun::startMore() {
   while (!stopping_ && !queue_.empty() && active_.size() < max_connections_) {
     RunItem item = std::move(queue_.front());
@@ -85,6 +165,7 @@ void ArchiveRun::startMore() {
     }
     Job* raw = job.get();
     active_.push_back(std::move(job));
+    if (observer_) observer_->onMailboxStarted(item.mailbox);
     raw->start();
   }
 }
@@ -102,6 +183,7 @@ void ArchiveRun::record(const std::string& mailbox, const JobResult& r) {
   report_.messages += r.messages;
   report_.bytes += r.bytes;
   report_.mailboxes.push_back({mailbox, r});
+  if (observer_) observer_->onMailboxFinished(mailbox, r);
 }
 
 void ArchiveRun::onJobFinished(Job& job) {

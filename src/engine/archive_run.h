@@ -18,7 +18,9 @@
 #include <vector>
 
 #include "src/engine/job.h"
+#include "src/engine/run_observer.h"
 #include "src/loop/deferred_deleter.h"
+#include "src/loop/timer.h"
 
 namespace mailark::engine {
 
@@ -29,6 +31,7 @@ struct MailboxOutcome {
 
 struct RunReport {
   Status fatal;  // non-ok when the run as a whole could not proceed
+  bool interrupted = false;  // SIGINT/SIGTERM stopped it
   std::vector<MailboxOutcome> mailboxes;  // in completion order
   uint64_t ok = 0;
   uint64_t failed = 0;
@@ -43,15 +46,27 @@ class ArchiveRun {
   // token provider, TLS context and settings.
   ArchiveRun(JobServices base, JobFactory factory, size_t max_connections, std::vector<RunItem> items);
 
+  // `observer` (may be null) must outlive run().
+  void setObserver(RunObserver* observer) { observer_ = observer; }
+
   // Runs the loop until every mailbox is done (or the run is stopped).
+  // SIGINT/SIGTERM stop it cleanly: no new mailboxes, in-flight jobs keep
+  // what they fully received and end; a second signal exits at once (safe:
+  // the store is always ahead of the state).
   // REQUIRES: called once, on the loop's thread, with the loop not running.
   RunReport run();
+
+  // Same as a first signal.
+  void stop();
 
  private:
   void onTokenChecked(TokenProvider* tokens, const Status& status);
   void startMore();
   void onJobFinished(Job& job);
   void record(const std::string& mailbox, const JobResult& result);
+  RunProgress progress() const;
+  void installSignals();
+  void closeSignals();
 
   JobServices base_;
   JobFactory factory_;
@@ -65,6 +80,10 @@ class ArchiveRun {
   int64_t run_id_ = 0;
   RunReport report_;
   bool stopping_ = false;
+  RunObserver* observer_ = nullptr;
+  std::unique_ptr<loop::Timer> progress_timer_;
+  std::chrono::steady_clock::time_point started_{};
+  uv_signal_t* signals_[2] = {nullptr, nullptr};
 };
 
 }  // namespace mailark::engine

@@ -2,6 +2,7 @@
 // scheduler only sees this interface, which keeps it protocol-neutral.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,6 +50,7 @@ struct JobServices {
   ContentStore* store = nullptr;
   StateStore* state = nullptr;
   MessageRecorder* recorder = nullptr;  // stores message bytes, then rows
+  std::function<void(const std::string& mailbox, std::chrono::milliseconds backoff)> on_throttled;  // may be empty
 };
 
 // One mailbox to archive, with the app (token, TLS trust, server) it belongs to.
@@ -68,7 +70,16 @@ class Job {
   // that callback.
   virtual void start() = 0;
   virtual const std::string& mailbox() const = 0;
+  // Live while the job runs; final once it has reported its end.
   virtual const JobResult& result() const = 0;
+
+  // Asks the job to end soon: stop taking new work, keep every message
+  // already received (durable and recorded), drop a half-received one, and
+  // report the end with a Cancelled status. The default lets the job run to
+  // its end.
+  virtual void stop() {}
+  // True while the job waits out a server's "throttled" backoff.
+  virtual bool throttled() const { return false; }
 };
 using JobPtr = std::unique_ptr<Job>;
 

@@ -266,9 +266,12 @@ void MailboxJob::send(imap::Command command, std::function<void(imap::Response&)
       // Exchange asks for a pause; honour it on this connection, then repeat
       // the very same command.
       ++throttle_waits_;
+      ++waiting_out_backoff_;
       result_.warnings.push_back("throttled by the server: waited " + std::to_string(c.backoff.count()) + " ms");
+      if (services_.on_throttled) services_.on_throttled(mailbox_, c.backoff);
       auto timer = std::make_unique<loop::Timer>(services_.loop);
       timer->start(static_cast<uint64_t>(c.backoff.count()), [this, again = std::move(again), done = std::move(done)]() mutable {
+        --waiting_out_backoff_;
         if (phase_ != Phase::Done) send(std::move(again), std::move(done));
       });
       timers_.push_back(std::move(timer));
@@ -435,13 +438,20 @@ void MailboxJob::retryLater(const Status& reason, std::chrono::milliseconds dela
   timers_.push_back(std::move(timer));
 }
 
+void MailboxJob::stop() {
+  if (phase_ == Phase::Done) return;
+  finish(Status(StatusCode::Cancelled, "stopped before completion (signal)"));
+}
+
 void MailboxJob::finish(Status status) {
   if (phase_ == Phase::Done) return;
   setPhase(Phase::Done);
-  if (writer_) {
+  if (writer_) {  // a half-received message is dropped, never recorded
     writer_->abort();
     writer_.reset();
   }
+  // Everything received completely is made durable and recorded.
+  if (Status s = services_.recorder->flush(); !s.isOk() && status.isOk()) status = s;
   if (connection_) connection_->close();
   timers_.clear();
   token_.clear();

@@ -41,6 +41,8 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
   void start() override;
   const std::string& mailbox() const override { return mailbox_; }
   const JobResult& result() const override { return result_; }
+  void stop() override;
+  bool throttled() const override { return waiting_out_backoff_ > 0; }
 
  private:
   enum class Phase { Idle, Token, Connecting, Capability, Authenticating, Listing, Examining, ListingUids, Fetching, LoggingOut, Done };
@@ -107,6 +109,7 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
   std::set<uint32_t> received_;                // this folder, stored so far
   static constexpr int kMaxThrottleWaits = 10;
   int throttle_waits_ = 0;
+  int waiting_out_backoff_ = 0;
   std::vector<std::unique_ptr<loop::Timer>> timers_;
   bool folder_gaps_ = false;
   std::vector<uint32_t> missing_;  // asked for but not returned
