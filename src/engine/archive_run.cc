@@ -22,8 +22,12 @@ RunReport ArchiveRun::run() {
   started_ = started;
   if (observer_) observer_->onRunStarted(items_.size());
   base_.on_throttled = [this](const std::string& mailbox, std::chrono::milliseconds backoff) {
-    if (observer_) observer_->onMailboxThrottled(mailbox, backoff);
+    onThrottled(mailbox, backoff);
   };
+  for (const RunItem& item : items_) {
+    gates_[item.tokens].limit = max_connections_;
+    app_of_[item.mailbox] = item.tokens;
+  }
   Result<int64_t> run_id = base_.state->beginRun();
   if (!run_id) {
     report_.fatal = run_id.status();
@@ -41,6 +45,7 @@ RunReport ArchiveRun::run() {
   installSignals();
   progress_timer_ = std::make_unique<loop::Timer>(base_.loop);
   std::function<void()> tick = [this, &tick] {
+    adjustConcurrency();
     if (observer_) observer_->onProgress(progress());
     progress_timer_->start(2000, tick);
   };
@@ -149,10 +154,44 @@ void ArchiveRun::closeSignals() {
   }
 }
 
+void ArchiveRun::onThrottled(const std::string& mailbox, std::chrono::milliseconds backoff) {
+  if (observer_) observer_->onMailboxThrottled(mailbox, backoff);
+  auto app = app_of_.find(mailbox);
+  if (app == app_of_.end()) return;
+  AppGate& gate = gates_[app->second];
+  auto now = std::chrono::steady_clock::now();
+  gate.last_throttle = now;
+  // One burst of throttling (many connections told at once) halves once.
+  if (gate.limit <= 1 || now - gate.last_change < std::chrono::seconds(5)) return;
+  gate.limit = std::max<size_t>(1, std::min(gate.limit, std::max<size_t>(gate.active, 1)) / 2);
+  gate.last_change = now;
+  log::warn("the server is throttling: lowering concurrency to " + std::to_string(gate.limit) +
+            " connection(s) for the app of " + mailbox);
+}
+
+void ArchiveRun::adjustConcurrency() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [app, gate] : gates_) {
+    if (gate.limit >= max_connections_) continue;
+    if (now - gate.last_throttle < std::chrono::seconds(30) || now - gate.last_change < std::chrono::seconds(10))
+      continue;
+    ++gate.limit;
+    gate.last_change = now;
+    log::info("no throttling for 30 s: raising concurrency to " + std::to_string(gate.limit));
+  }
+  startMore();
+}
+
 void ArchiveRun::startMore() {
-  while (!stopping_ && !queue_.empty() && active_.size() < max_connections_) {
-    RunItem item = std::move(queue_.front());
-    queue_.pop_front();
+  while (!stopping_ && active_.size() < max_connections_) {
+    // The first queued mailbox whose app has room under its current limit.
+    auto it = std::find_if(queue_.begin(), queue_.end(), [this](const RunItem& item) {
+      const AppGate& gate = gates_[item.tokens];
+      return gate.active < gate.limit;
+    });
+    if (it == queue_.end()) return;
+    RunItem item = std::move(*it);
+    queue_.erase(it);
     JobServices services = base_;
     services.tokens = item.tokens;
     services.tls = item.tls;
@@ -164,6 +203,8 @@ void ArchiveRun::startMore() {
       continue;
     }
     Job* raw = job.get();
+    ++gates_[item.tokens].active;
+    job_app_[raw] = item.tokens;
     active_.push_back(std::move(job));
     if (observer_) observer_->onMailboxStarted(item.mailbox);
     raw->start();
@@ -189,6 +230,10 @@ void ArchiveRun::record(const std::string& mailbox, const JobResult& r) {
 void ArchiveRun::onJobFinished(Job& job) {
   auto it = std::find_if(active_.begin(), active_.end(), [&](const JobPtr& p) { return p.get() == &job; });
   if (it == active_.end()) return;
+  if (auto app = job_app_.find(&job); app != job_app_.end()) {
+    --gates_[app->second].active;
+    job_app_.erase(app);
+  }
   const JobResult& r = job.result();
   record(job.mailbox(), r);
   // A full disk or an untrusted server certificate fails every mailbox

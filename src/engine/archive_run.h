@@ -65,6 +65,8 @@ class ArchiveRun {
   void onJobFinished(Job& job);
   void record(const std::string& mailbox, const JobResult& result);
   RunProgress progress() const;
+  void onThrottled(const std::string& mailbox, std::chrono::milliseconds backoff);
+  void adjustConcurrency();
   void installSignals();
   void closeSignals();
 
@@ -76,6 +78,17 @@ class ArchiveRun {
   std::vector<JobPtr> active_;
   loop::DeferredDeleter graveyard_;
   std::map<TokenProvider*, Status> token_checks_;  // one entry per app once answered
+  // Per app (tenant) concurrency, lowered when the server throttles and
+  // raised again when it stops (additive increase, multiplicative decrease).
+  struct AppGate {
+    size_t limit = 0;
+    size_t active = 0;
+    std::chrono::steady_clock::time_point last_throttle{};
+    std::chrono::steady_clock::time_point last_change{};
+  };
+  std::map<TokenProvider*, AppGate> gates_;
+  std::map<std::string, TokenProvider*> app_of_;  // mailbox -> its app
+  std::map<const Job*, TokenProvider*> job_app_;
   size_t apps_ = 0;
   int64_t run_id_ = 0;
   RunReport report_;

@@ -11,6 +11,8 @@ Every command received is appended to <dir>/transcript.log with a timestamp.
 
   --scenario: normal | throttle | bye_mid_literal | omit_uid | expunge_during_fetch
               | huge_literal | garbage_line | binary_garbage
+              | throttle_user01 (only user01's first body fetch is throttled)
+              | throttle_all (every user's first body fetch is throttled, 300 ms)
 """
 import argparse
 import base64
@@ -33,7 +35,7 @@ class State:
     def __init__(self, scenario, transcript):
         self.scenario = scenario
         self.transcript = transcript
-        self.misbehaved = False
+        self.misbehaved_for = set()
         self.expunged = set()
         self.lock = threading.Lock()
 
@@ -41,12 +43,18 @@ class State:
         with self.lock, open(self.transcript, "a") as f:
             f.write("%.3f %s\n" % (time.time(), line))
 
-    def take_misbehaviour(self):
-        """True exactly once: the first body fetch of the whole server's life."""
+    def take_misbehaviour(self, user):
+        """True exactly once (per user for throttle_all): the first body fetch
+        that the scenario targets."""
         with self.lock:
-            if self.misbehaved or self.scenario == "normal":
+            if self.scenario == "normal":
                 return False
-            self.misbehaved = True
+            if self.scenario == "throttle_user01" and not user.startswith("user01@"):
+                return False
+            key = user if self.scenario == "throttle_all" else "*"
+            if key in self.misbehaved_for:
+                return False
+            self.misbehaved_for.add(key)
             return True
 
 
@@ -69,6 +77,7 @@ def uid_set(text):
 
 def serve(conn, state):
     f = conn.makefile("rwb", buffering=0)
+    login = "?"
 
     def send(data):
         conn.sendall(data if isinstance(data, bytes) else data.encode())
@@ -85,7 +94,8 @@ def serve(conn, state):
         if cmd == "AUTHENTICATE":
             payload = base64.b64decode(text.split(" ")[3]).decode("latin-1")
             user = re.search(r"user=([^\x01]*)", payload)
-            state.log("%s AUTHENTICATE XOAUTH2 user=%s" % (tag, user.group(1) if user else "?"))
+            login = user.group(1) if user else "?"
+            state.log("%s AUTHENTICATE XOAUTH2 user=%s" % (tag, login))
             send("%s OK [CAPABILITY %s] authenticated\r\n" % (tag, CAPS))
             continue
         state.log(text)
@@ -109,18 +119,21 @@ def serve(conn, state):
             send(out + ("%s OK FETCH done\r\n" % tag).encode())
         elif cmd == "UID" and "BODY.PEEK[]" in text:
             uids = [u for u in uid_set(text.split(" ")[3]) if u in live]
-            if not fetch_bodies(send, tag, uids, live, state):
+            if not fetch_bodies(send, tag, uids, live, state, login):
                 return
         else:
             send("%s BAD Command Argument Error. 11\r\n" % tag)
 
 
-def fetch_bodies(send, tag, uids, live, state):
+def fetch_bodies(send, tag, uids, live, state, login):
     """Returns False when the connection must end."""
-    scenario = state.scenario if state.take_misbehaviour() else "normal"
+    scenario = state.scenario if state.take_misbehaviour(login) else "normal"
     seq = {u: i for i, u in enumerate(live, 1)}
-    if scenario == "throttle":
+    if scenario in ("throttle", "throttle_user01"):
         send("%s NO Request is throttled. Suggested Backoff Time: 1200 milliseconds\r\n" % tag)
+        return True
+    if scenario == "throttle_all":
+        send("%s NO Request is throttled. Suggested Backoff Time: 300 milliseconds\r\n" % tag)
         return True
     if scenario == "huge_literal":
         send(b"* 1 FETCH (UID 1 BODY[] {99999999999}\r\nxxxx")

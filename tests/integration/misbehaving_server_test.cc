@@ -62,9 +62,10 @@ class MisbehavingServer : public ::testing::Test {
     archive_ = bed_->info().dir + "/" + name_;
   }
 
-  std::string config(const ScriptedServer& server) {
+  std::string config(const ScriptedServer& server, std::vector<std::string> mailboxes = {}) {
+    if (mailboxes.empty()) mailboxes = {bed_->info().mailboxes[0]};
     std::string extra = "ca_file = \"" + bed_->info().ca_file + "\"\n";
-    std::string path = bed_->writeConfig(name_ + ".toml", archive_, {bed_->info().mailboxes[0]}, "", extra);
+    std::string path = bed_->writeConfig(name_ + ".toml", archive_, mailboxes, "", extra);
     // Point [server] at the scripted server instead of Dovecot.
     std::string text = readFile(path);
     text = std::regex_replace(text, std::regex("port = [0-9]+"), "port = " + std::to_string(server.port()));
@@ -208,6 +209,43 @@ TEST_F(MisbehavingServer, BinaryGarbageIsRefusedCleanlyAndRetried) {
   EXPECT_NE(o.run.err.find("non-IMAP line"), std::string::npos) << o.run.err;
   EXPECT_EQ(o.uids, kAll);
   expectNoPartialFiles();
+}
+
+// Issue 6: throttling is per mailbox: the throttled one waits, the others
+// carry on at full speed, and the run completes.
+TEST_F(MisbehavingServer, OnlyTheThrottledMailboxWaits) {
+  ScriptedServer server(*bed_, "throttle_user01");
+  std::string events = archive_ + "-events.jsonl";
+  std::string cfg = config(server, {"user01@contoso.test", "user02@contoso.test", "user03@contoso.test"});
+  ProcessResult r = mailark({"run", "--config", cfg, "--json-events", events});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string log = readFile(events);
+  EXPECT_NE(log.find("\"event\":\"mailbox_throttled\",\"mailbox\":\"user01@contoso.test\",\"backoff_ms\":1200"),
+            std::string::npos) << log;
+  EXPECT_EQ(log.find("\"event\":\"mailbox_throttled\",\"mailbox\":\"user02"), std::string::npos) << log;
+  // user02 and user03 did not wait for user01's backoff.
+  size_t done1 = log.find("\"event\":\"mailbox_finished\",\"mailbox\":\"user01@contoso.test\"");
+  size_t done2 = log.find("\"event\":\"mailbox_finished\",\"mailbox\":\"user02@contoso.test\"");
+  size_t done3 = log.find("\"event\":\"mailbox_finished\",\"mailbox\":\"user03@contoso.test\"");
+  ASSERT_NE(done1, std::string::npos);
+  EXPECT_LT(done2, done1);
+  EXPECT_LT(done3, done1);
+  ProcessResult ls = mailark({"ls", "--config", cfg});
+  EXPECT_EQ(std::count(ls.out.begin(), ls.out.end(), '\n'), 9) << ls.out;
+}
+
+// Repeated throttling of one app halves its concurrency (AIMD).
+TEST_F(MisbehavingServer, ThrottlingLowersTheAppsConcurrency) {
+  ScriptedServer server(*bed_, "throttle_all");
+  std::vector<std::string> boxes;
+  for (int i = 1; i <= 6; ++i) boxes.push_back("user0" + std::to_string(i) + "@contoso.test");
+  std::string cfg = config(server, boxes);
+  std::ofstream(cfg, std::ios::app) << "[limits]\nconnections = 6\n";
+  ProcessResult r = mailark({"run", "--config", cfg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("lowering concurrency to 3 connection(s)"), std::string::npos) << r.err;
+  ProcessResult ls = mailark({"ls", "--config", cfg});
+  EXPECT_EQ(std::count(ls.out.begin(), ls.out.end(), '\n'), 18) << ls.out;
 }
 
 }  // namespace
