@@ -1,4 +1,5 @@
 // `mailark run`: archive every configured mailbox once.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -26,6 +27,11 @@ void printSummary(const engine::RunReport& report) {
   std::printf("fetched:   %llu messages, %s in %.1f s (%.1f messages/s)\n",
               static_cast<unsigned long long>(report.messages), humanBytes(report.bytes).c_str(), seconds,
               seconds > 0 ? static_cast<double>(report.messages) / seconds : 0.0);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+               static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  std::printf("resources: %.1f CPU s, peak memory %.1f MiB\n", cpu, static_cast<double>(usage.ru_maxrss) / 1024.0);
   for (const engine::MailboxOutcome& m : report.mailboxes) {
     // The run's fatal error is printed once, not once per mailbox.
     if (!m.result.status.isOk() && m.result.status.message() != report.fatal.message())

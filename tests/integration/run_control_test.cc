@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <regex>
 #include <set>
@@ -129,6 +130,34 @@ TEST_F(RunControl, SigintStopsCleanlyAndTheNextRunCompletes) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(resumed.out, m, std::regex("fetched: +([0-9]+) messages")));
   EXPECT_EQ(std::stoul(m[1]), truth - partial);
+}
+
+// The live display, seen through a pseudo-terminal (util-linux `script`).
+TEST_F(RunControl, ProgressDisplayOnATerminal) {
+  std::string cfg = config(4);
+  ProcessResult r = runProcess({"script", "-qefc", std::string(MAILARK_BINARY) + " run --config " + cfg, "/dev/null"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Redrawn in place: carriage return + erase line, ending on the final count.
+  EXPECT_NE(r.out.find("\r\033[Kmailboxes 10/10 (0 active, 0 failed, 0 throttled)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("msg/s"), std::string::npos);
+}
+
+// Issue 6: 500 connections at once, one per mailbox, all succeed; the
+// summary reports the memory used.
+TEST(ManyConnections, FiveHundredConcurrentMailboxes) {
+  TestBed bed({"--mailboxes", "500", "--no-seed"});
+  ASSERT_TRUE(bed.ok()) << bed.error();
+  for (int i = 0; i < 500; i += 50) ASSERT_EQ(bed.deliver(bed.info().mailboxes[i], "INBOX", 2, i).size(), 2u);
+  std::string cfg = bed.writeConfig("many.toml", bed.info().dir + "/archive-many", bed.info().mailboxes);
+  std::ofstream(cfg, std::ios::app) << "[limits]\nconnections = 500\n";
+  ProcessResult r = mailark({"run", "-q", "--config", cfg});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("mailboxes: 500 ok, 0 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fetched:   20 messages"), std::string::npos) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("peak memory ([0-9.]+) MiB"))) << r.out;
+  std::cout << "500 connections: " << m[0] << "\n";
+  EXPECT_LT(std::stod(m[1]), 512.0);
 }
 
 }  // namespace
