@@ -4,14 +4,22 @@
 // bytes twice stores them once. Objects are written by streaming through an
 // ObjectWriter, so a message is never held whole in memory.
 //
+// Durability is two-step (group commit): ObjectWriter::commit() makes the
+// object readable; ContentStore::sync() makes every committed object durable
+// at once and hands over the new ones for the caller to index. Nothing may
+// point at an object (a message row) before a sync() that covered it.
+//
 // Threading: a store and its writers belong to one thread (one loop).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "mailark/status.h"
 
@@ -31,8 +39,8 @@ class ObjectWriter {
   // Bytes appended so far.
   virtual uint64_t size() const = 0;
 
-  // Finishes the object. When this returns ok the bytes are durable
-  // (written and fsynced, directory entry synced) and readable by id.
+  // Finishes the object. When this returns ok the bytes are readable by id;
+  // they are durable once the store's next sync() returns ok.
   // If an object with the same id already exists, the new copy is dropped.
   // REQUIRES: called at most once; no append() afterwards.
   virtual Result<ObjectId> commit() = 0;
@@ -42,6 +50,36 @@ class ObjectWriter {
   virtual void abort() = 0;
 };
 using ObjectWriterPtr = std::unique_ptr<ObjectWriter>;
+
+enum class Compression : uint8_t { None = 0, Zstd = 1 };
+
+// Where a packed object lives: the frame [offset, offset + length) of pack
+// file `pack` holds a header and `stored_size` bytes that decode to `size`
+// original bytes.
+struct ObjectLocation {
+  uint32_t pack = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;  // whole frame, header included
+  uint64_t stored_size = 0;
+  uint64_t size = 0;
+  Compression compression = Compression::None;
+};
+
+struct StoredObject {
+  ObjectId id;
+  ObjectLocation where;
+};
+
+// The durable map id -> location, kept by the caller (the state database,
+// so index rows and message rows commit in one transaction). A packed store
+// reads it; it never writes it.
+class ObjectIndex {
+ public:
+  virtual ~ObjectIndex() = default;
+  virtual Result<std::optional<ObjectLocation>> findObject(const ObjectId& id) = 0;
+  // For each pack with indexed objects: the end of its last indexed frame.
+  virtual Result<std::map<uint32_t, uint64_t>> packEnds() = 0;
+};
 
 class ContentStore {
  public:
@@ -56,11 +94,39 @@ class ContentStore {
   // the first non-ok Status from the sink and returns it. NotFound when absent.
   virtual Status read(const ObjectId& id,
                       const std::function<Status(std::span<const char>)>& sink) = 0;
+
+  // Makes every object committed so far durable (one fsync per written
+  // pack) and returns the objects committed since the last sync() that the
+  // index does not hold yet. They stay findable in memory until indexed().
+  virtual Result<std::vector<StoredObject>> sync() = 0;
+
+  // The caller has durably recorded `objects` (from sync()) in the index.
+  virtual void indexed(const std::vector<StoredObject>& objects) = 0;
 };
 using ContentStorePtr = std::unique_ptr<ContentStore>;
 
 // Opens (creating if needed) a store with one file per object under `dir`.
-// Leftover temporary files from a crashed run are removed.
+// Leftover temporary files from a crashed run are removed. Every commit is
+// durable on its own; sync() returns nothing. Kept to read archives written
+// before pack files, and as the benchmark baseline.
 Result<ContentStorePtr> openFileContentStore(const std::string& dir);
+
+struct PackStoreOptions {
+  Compression compression = Compression::Zstd;
+  int zstd_level = 1;  // fast; the archive is written once, read rarely
+  uint64_t pack_size = 512ull << 20;  // a pack is rolled over past this size
+  // Read-only: no recovery, no writing. For commands that may run beside a
+  // `mailark run` holding the archive lock.
+  bool read_only = false;
+};
+
+// Opens (creating if needed) a store of append-only pack files under
+// `dir`/packs, with `index` (borrowed, must outlive the store) as the
+// durable id -> location map. Unless read_only, a torn tail left by a crash
+// is cut back, and whole frames past the indexed end are returned by the
+// first sync() so they can be indexed. Objects in a legacy file-per-object
+// layout under `dir`/objects stay readable.
+Result<ContentStorePtr> openPackContentStore(const std::string& dir, ObjectIndex* index,
+                                             const PackStoreOptions& options);
 
 }  // namespace mailark

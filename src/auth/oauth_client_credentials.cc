@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
+#include <random>
 #include <utility>
 
 #include <openssl/crypto.h>
@@ -20,6 +22,7 @@ namespace mailark::auth {
 
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 using std::chrono::steady_clock;
 using std::chrono::system_clock;
@@ -39,6 +42,17 @@ bool isUrlSafeTenant(const std::string& tenant) {
   return std::all_of(tenant.begin(), tenant.end(), [](unsigned char c) {
     return std::isalnum(c) || c == '.' || c == '-' || c == '_';
   });
+}
+
+double randomUnit() {
+  static std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+std::string secondsText(milliseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1000.0);
+  return buf;
 }
 
 // Adds the configured CA file to the connection's trust store, next to the
@@ -157,7 +171,11 @@ Status validateOAuthSettings(const OAuthSettings& s) {
       return configError("tenant \"" + s.tenant +
                          "\" cannot issue app-only tokens: set the tenant id or domain");
   if (s.client_id.empty()) return configError("client_id is empty: set the app's client id");
-  if (s.client_secret.empty()) return configError("client_secret is empty");
+  if (s.client_secret.empty() && s.certificate == nullptr)
+    return configError("client_secret is empty and no certificate is set: configure one credential");
+  if (!s.client_secret.empty() && s.certificate != nullptr)
+    return configError("both a client_secret and a certificate are set: configure one credential");
+  if (s.retry.max_attempts < 1) return configError("retry.max_attempts must be at least 1");
   if (s.scope.empty()) return configError("scope is empty: use https://outlook.office365.com/.default");
   if (s.timeout.count() <= 0) return configError("token request timeout must be positive");
   return Status::ok();
@@ -168,9 +186,30 @@ seconds refreshMargin(seconds lifetime) {
   return std::min<seconds>(margin, lifetime / 2);
 }
 
+milliseconds backoffDelay(const RetryPolicy& policy, uint32_t retry, double unit) {
+  milliseconds cap = std::max(policy.max_backoff, milliseconds(1));
+  milliseconds d = std::max(policy.initial_backoff, milliseconds(1));
+  for (uint32_t i = 1; i < retry && d < cap; ++i) d *= 2;
+  d = std::min(d, cap);
+  unit = std::clamp(unit, 0.0, 1.0);
+  return d / 2 + milliseconds(static_cast<int64_t>(static_cast<double>((d - d / 2).count()) * unit));
+}
+
+std::optional<seconds> parseRetryAfter(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  if (v.empty() || v.size() > 9) return std::nullopt;
+  int64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return seconds(n);
+}
+
 OAuthClientCredentials::OAuthClientCredentials(uv_loop_t* loop, loop::CurlMultiUv& http,
                                                OAuthSettings settings)
-    : http_(http), settings_(std::move(settings)), deferred_(new Deferred) {
+    : http_(http), settings_(std::move(settings)), retry_timer_(loop), deferred_(new Deferred) {
   uv_timer_init(loop, &deferred_->timer);
   deferred_->timer.data = deferred_;
 }
@@ -184,6 +223,7 @@ OAuthClientCredentials::~OAuthClientCredentials() {
 void OAuthClientCredentials::close() {
   if (closed_) return;
   closed_ = true;
+  retry_timer_.stop();
   cleanupRequest();
   waiters_.clear();
   cached_.reset();
@@ -209,8 +249,17 @@ void OAuthClientCredentials::getToken(Callback done) {
     deferred_->post(std::move(done), *cached_);
     return;
   }
+  // A refresh is being retried: the old token still serves meanwhile.
+  if (retry_timer_.active() && hasFallback()) {
+    deferred_->post(std::move(done), *cached_);
+    return;
+  }
   waiters_.push_back(std::move(done));
-  if (request_ == nullptr) startRequest();
+  if (request_ == nullptr && !retry_timer_.active()) startRequest();
+}
+
+bool OAuthClientCredentials::hasFallback() const {
+  return cached_ && steady_clock::now() + kMinFallbackLife < expires_steady_;
 }
 
 void OAuthClientCredentials::startRequest() {
@@ -225,8 +274,24 @@ void OAuthClientCredentials::startRequest() {
                     "/oauth2/v2.0/token";
   bool ok = appendField(e, req->body, "grant_type", "client_credentials") &&
             appendField(e, req->body, "client_id", settings_.client_id) &&
-            appendField(e, req->body, "client_secret", settings_.client_secret) &&
             appendField(e, req->body, "scope", settings_.scope);
+  if (settings_.certificate != nullptr) {
+    // A fresh assertion (new jti, nbf = now) for every request.
+    Result<std::string> assertion =
+        settings_.certificate->makeAssertion(settings_.client_id, url, system_clock::now());
+    if (!assertion) {
+      attempt_ = 0;
+      waited_ = milliseconds(0);
+      failAllLater(assertion.status().withContext("token request failed"));
+      return;
+    }
+    ok = ok &&
+         appendField(e, req->body, "client_assertion_type",
+                     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") &&
+         appendField(e, req->body, "client_assertion", *assertion);
+  } else {
+    ok = ok && appendField(e, req->body, "client_secret", settings_.client_secret);
+  }
   if (!ok) {
     failAllLater(internalError("token request failed: could not encode the request form"));
     return;
@@ -266,6 +331,7 @@ void OAuthClientCredentials::startRequest() {
   }
   request_ = std::move(req);
   ++requests_started_;
+  ++attempt_;
   log::debug("token request started for client " + settings_.client_id + " in tenant " +
              settings_.tenant);
 }
@@ -302,13 +368,48 @@ void OAuthClientCredentials::onRequestDone(CURLcode code) {
                std::to_string(life.count()) + " s");
   } else {
     log::debug(result.status().message());
-    if (result.status().code() == StatusCode::Transient && cached_ &&
-        steady_clock::now() + kMinFallbackLife < expires_steady_) {
-      result = *cached_;
+    if (std::optional<milliseconds> delay = retryDelay(code, *req, result.status())) {
+      waited_ += *delay;
+      log::warn(result.status().message() + "; retrying in " + secondsText(*delay) + " (attempt " +
+                std::to_string(attempt_ + 1) + " of " + std::to_string(settings_.retry.max_attempts) +
+                ")");
+      req.reset();
+      retry_timer_.start(static_cast<uint64_t>(delay->count()), [this] {
+        if (!closed_ && request_ == nullptr) startRequest();
+      });
+      // Callers need not wait for the retry while the old token is good.
+      if (hasFallback()) finishAll(*cached_);
+      return;
     }
+    if (result.status().code() == StatusCode::Transient && attempt_ > 1) {
+      result = transientError(result.status().message() + " (gave up after " +
+                              std::to_string(attempt_) + " attempts over " + secondsText(waited_) + ")");
+    }
+    if (result.status().code() == StatusCode::Transient && hasFallback()) result = *cached_;
   }
+  attempt_ = 0;
+  waited_ = milliseconds(0);
   req.reset();  // frees the easy handle and wipes the request body now
   finishAll(result);
+}
+
+std::optional<milliseconds> OAuthClientCredentials::retryDelay(CURLcode code, const Request& req,
+                                                               const Status& failure) {
+  const RetryPolicy& policy = settings_.retry;
+  if (failure.code() != StatusCode::Transient || attempt_ >= policy.max_attempts) return std::nullopt;
+  long http_status = 0;
+  if (code == CURLE_OK) curl_easy_getinfo(req.easy, CURLINFO_RESPONSE_CODE, &http_status);
+  milliseconds delay;
+  if (std::optional<seconds> after = parseRetryAfter(req.retry_after)) {
+    delay = *after;
+  } else if (http_status == 429) {
+    delay = policy.default_retry_after;
+  } else {
+    delay = backoffDelay(policy, attempt_, randomUnit());
+  }
+  // A wait beyond the budget is not worth it: report the failure now.
+  if (waited_ + delay > policy.max_total_wait) return std::nullopt;
+  return delay;
 }
 
 // Hands `result` to every waiter. A waiter may destroy this client, so only

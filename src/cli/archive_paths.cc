@@ -12,12 +12,20 @@ namespace mailark::cli {
 namespace fs = std::filesystem;
 
 Archive::~Archive() {
-  state.reset();
   store.reset();
+  state.reset();
   if (lock_fd >= 0) ::close(lock_fd);
 }
 
-Result<std::unique_ptr<Archive>> openArchive(const std::string& path, ArchiveMode mode) {
+PackStoreOptions packStoreOptions(const config::ArchiveConfig& archive) {
+  PackStoreOptions options;
+  options.compression = archive.compression == "none" ? Compression::None : Compression::Zstd;
+  options.pack_size = uint64_t{archive.pack_size_mb} << 20;
+  return options;
+}
+
+Result<std::unique_ptr<Archive>> openArchive(const std::string& path, ArchiveMode mode,
+                                             const PackStoreOptions& options) {
   auto archive = std::make_unique<Archive>();
   std::string db = (fs::path(path) / "state.db").string();
   if (mode == ArchiveMode::ReadExisting) {
@@ -35,13 +43,26 @@ Result<std::unique_ptr<Archive>> openArchive(const std::string& path, ArchiveMod
       return errnoStatus(errno, "cannot lock " + lock);
     }
   }
-  Result<ContentStorePtr> store = openFileContentStore(path);
-  if (!store) return store.status();
-  archive->store = std::move(*store);
+  // The state first: it is the pack store's index, and recovery reads it.
   Result<StateStorePtr> state = openSqliteStateStore(db);
   if (!state) return state.status();
   archive->state = std::move(*state);
+  PackStoreOptions store_options = options;
+  store_options.read_only = mode == ArchiveMode::ReadExisting;
+  Result<ContentStorePtr> store = openPackContentStore(path, archive->state.get(), store_options);
+  if (!store) return store.status();
+  archive->store = std::move(*store);
   return archive;
+}
+
+}  // namespace mailark::cli
+
+namespace mailark::cli {
+
+Result<std::unique_ptr<Archive>> openForReading(const std::string& config_path) {
+  Result<config::Config> cfg = config::loadConfig(config_path, config::SecretNeed::Skip);
+  if (!cfg) return cfg.status();
+  return openArchive(cfg->archive.path, ArchiveMode::ReadExisting);
 }
 
 }  // namespace mailark::cli

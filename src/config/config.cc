@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include <toml++/toml.h>
 
 #include "src/auth/cloud.h"
+#include "src/config/compat_login.h"
 
 namespace mailark::config {
 
@@ -50,6 +52,8 @@ class Loader {
                    uint32_t* out) const;
   Status loadSecret();
   Status addMailbox(std::string address, const std::string& where, Protocol protocol = Protocol::Imap);
+  Status resolveCompatLogins();
+  Status checkAppIds();
 
   std::string path_;
   SecretNeed need_;
@@ -59,7 +63,17 @@ class Loader {
   AppConfig* app_ = nullptr;  // the app being loaded
   std::map<std::string, std::string> owner_;  // mailbox -> name of the app that lists it
   bool strict_permissions_ = false;  // the current app's strict_permissions
+  // "mailbox@clientID@tenantID" entries (src/config/compat_login.h), placed
+  // into apps once every app is loaded.
+  struct PendingCompat {
+    CompatLogin login;
+    size_t app_index = 0;  // the app whose list held it (its credentials are used)
+    Protocol protocol = Protocol::Imap;
+    std::string where;
+  };
+  std::vector<PendingCompat> compat_;
 };
+
 
 Status Loader::checkKeys(const toml::table& t, const std::string& section, const std::set<std::string>& allowed) const {
   for (const auto& [key, value] : t) {
@@ -127,10 +141,10 @@ Status Loader::loadAppKeys(const toml::table& app, const char* section) {
   a.private_key_file = resolve(a.private_key_file);
   while (!a.authority.empty() && a.authority.back() == '/') a.authority.pop_back();
   if (need_ == SecretNeed::Skip) return Status::ok();
-  if (a.tenant.empty()) return error(sec + "tenant is required (the tenant GUID or a domain such as contoso.onmicrosoft.com)");
+  // An empty tenant or client_id is checked in checkAppIds(), once the
+  // mailbox list is known: "mailbox@clientID@tenantID" entries supply them.
   if (a.tenant == "common" || a.tenant == "organizations" || a.tenant == "consumers")
     return error(sec + "tenant \"" + a.tenant + "\" cannot be used with app-only tokens: give the tenant GUID or domain");
-  if (a.client_id.empty()) return error(sec + "client_id is required (the app registration's Application (client) ID)");
   if (a.authority.rfind("https://", 0) != 0) return error(sec + "authority must be an https:// URL");
   bool has_cert = !a.certificate_file.empty() || !a.private_key_file.empty();
   if (has_cert) {
@@ -295,6 +309,10 @@ Status Loader::addMailbox(std::string address, const std::string& where, Protoco
   size_t start = address.find_first_not_of(" \t");
   address = start == std::string::npos ? "" : address.substr(start);
   if (address.empty()) return Status::ok();
+  if (std::optional<CompatLogin> compat = parseCompatLogin(address)) {
+    compat_.push_back({std::move(*compat), static_cast<size_t>(app_ - c_.apps.data()), protocol, where});
+    return Status::ok();
+  }
   size_t at = address.find('@');
   bool bad = at == std::string::npos || at == 0 || at + 1 == address.size();
   for (unsigned char ch : address)
@@ -311,6 +329,59 @@ Status Loader::addMailbox(std::string address, const std::string& where, Protoco
   for (const MailboxSpec& m : app_->mailboxes) {
     if (m.address == address && m.protocol != protocol)
       return error("mailbox \"" + address + "\" (" + where + ") is listed for both IMAP and POP3: archive it over one");
+  }
+  return Status::ok();
+}
+
+bool equalNoCase(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+// Each "mailbox@clientID@tenantID" goes to the app with that client and
+// tenant; without one, to a new app that copies the credentials (secret
+// file/env or certificate), server and endpoints of the app that listed it.
+// An app left with no ids and no mailboxes only carried credentials and is
+// dropped.
+Status Loader::resolveCompatLogins() {
+  if (compat_.empty()) return Status::ok();
+  for (const PendingCompat& p : compat_) {
+    size_t target = c_.apps.size();
+    for (size_t i = 0; i < c_.apps.size(); ++i) {
+      if (equalNoCase(c_.apps[i].client_id, p.login.client_id) && equalNoCase(c_.apps[i].tenant, p.login.tenant)) {
+        target = i;
+        break;
+      }
+    }
+    if (target == c_.apps.size()) {
+      AppConfig derived = c_.apps[p.app_index];
+      derived.name = p.login.client_id + "@" + p.login.tenant;
+      derived.client_id = p.login.client_id;
+      derived.tenant = p.login.tenant;
+      derived.mailboxes.clear();
+      c_.apps.push_back(std::move(derived));
+    }
+    app_ = &c_.apps[target];
+    MAILARK_RETURN_IF_ERROR(addMailbox(p.login.mailbox, p.where, p.protocol));
+  }
+  std::vector<AppConfig> kept;
+  for (AppConfig& a : c_.apps)
+    if (!(a.mailboxes.empty() && a.client_id.empty() && a.tenant.empty())) kept.push_back(std::move(a));
+  c_.apps = std::move(kept);
+  app_ = c_.apps.empty() ? nullptr : &c_.apps.front();
+  return Status::ok();
+}
+
+Status Loader::checkAppIds() {
+  if (need_ == SecretNeed::Skip) return Status::ok();
+  for (const AppConfig& a : c_.apps) {
+    std::string sec = c_.apps.size() == 1 && a.name == "default" ? "[app] " : "[app] " + a.name + " ";
+    if (a.tenant.empty())
+      return error(sec + "tenant is required (the tenant GUID or a domain such as contoso.onmicrosoft.com)");
+    if (a.client_id.empty())
+      return error(sec + "client_id is required (the app registration's Application (client) ID)");
   }
   return Status::ok();
 }
@@ -359,7 +430,9 @@ Status Loader::loadMailboxes(const toml::table& root) {
       }
     }
   }
-  if (app_->mailboxes.empty() && need_ == SecretNeed::Load)
+  bool has_compat = false;
+  for (const PendingCompat& p : compat_) has_compat = has_compat || p.app_index == static_cast<size_t>(app_ - c_.apps.data());
+  if (app_->mailboxes.empty() && !has_compat && need_ == SecretNeed::Load)
     return error("no mailboxes configured: add [mailboxes] list = [\"a@contoso.com\"] or [mailboxes] file");
   return Status::ok();
 }
@@ -409,6 +482,8 @@ Result<Config> Loader::load() {
   } else {
     MAILARK_RETURN_IF_ERROR(loadMailboxes(root));
   }
+  MAILARK_RETURN_IF_ERROR(resolveCompatLogins());
+  MAILARK_RETURN_IF_ERROR(checkAppIds());
   return std::move(c_);
 }
 

@@ -28,6 +28,7 @@ struct JobResult {
   uint64_t folders = 0;
   uint64_t messages = 0;  // fetched this run
   uint64_t bytes = 0;
+  uint64_t flag_updates = 0;  // archived messages whose flags changed (CONDSTORE)
   std::vector<std::string> warnings;  // e.g. folders that vanished, UIDs the server did not return
 };
 

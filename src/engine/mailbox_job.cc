@@ -43,6 +43,7 @@ const char* MailboxJob::phaseName(Phase p) {
     case Phase::Listing: return "listing folders";
     case Phase::Examining: return "examining folder";
     case Phase::ListingUids: return "listing UIDs";
+    case Phase::SyncingFlags: return "syncing flags";
     case Phase::Fetching: return "fetching";
     case Phase::LoggingOut: return "logging out";
     case Phase::Done: return "done";
@@ -173,8 +174,13 @@ void MailboxJob::examineFolder() {
   uidnext_ = 0;
   exists_ = 0;
   setPhase(Phase::Examining);
+  modseq_ = 0;
   bool literal_plus = connection_->hasCapability("LITERAL+");
-  send(imap::CommandBuilder(literal_plus).raw("EXAMINE").string(entry.name).build(), [this](imap::Response& r) {
+  imap::CommandBuilder examine(literal_plus);
+  examine.raw("EXAMINE").string(entry.name);
+  // CONDSTORE when offered (Dovecot); Exchange has none: plain UID ranges.
+  if (connection_->hasCapability("CONDSTORE")) examine.raw("(CONDSTORE)");
+  send(examine.build(), [this](imap::Response& r) {
     if (r.status != "OK") {
       // Deleted between LIST and EXAMINE, or not a mail folder.
       result_.warnings.push_back("folder \"" + folder_name_ + "\" skipped: EXAMINE answered " + describe(r));
@@ -194,9 +200,31 @@ void MailboxJob::startFolder() {
   folder_gaps_ = false;
   retried_missing_ = false;
   missing_.clear();
+  // With CONDSTORE, flags changed since the last complete pass come first,
+  // cheaply: the server sends only the changed messages.
+  bool flags_changed = modseq_ != 0 && folder_state_.highest_modseq != 0 && folder_state_.highest_uid != 0 &&
+                       modseq_ != folder_state_.highest_modseq;
+  if (flags_changed) return syncFlags();
+  listNewMessages();
+}
+
+void MailboxJob::syncFlags() {
+  setPhase(Phase::SyncingFlags);
+  std::string range = "1:" + std::to_string(folder_state_.highest_uid);
+  send(imap::CommandBuilder(false)
+           .raw("UID FETCH " + range + " (UID FLAGS) (CHANGEDSINCE " + std::to_string(folder_state_.highest_modseq) + ")")
+           .build(),
+       [this](imap::Response& r) {
+         if (r.status != "OK") return fail(protocolError("flag sync of " + folder_name_ + " failed: " + describe(r)));
+         listNewMessages();
+       });
+}
+
+void MailboxJob::listNewMessages() {
   // Unchanged since the last complete pass: no new UIDs can exist.
   if (exists_ == 0 || (uidnext_ != 0 && folder_state_.uidnext == uidnext_)) {
     Status s = services_.state->updateFolderProgress(folder_state_.folder_id, uidnext_, folder_state_.highest_uid);
+    if (s.isOk() && modseq_ != 0) s = services_.state->updateFolderModseq(folder_state_.folder_id, modseq_);
     if (!s.isOk()) return fail(s);
     ++folder_index_;
     return nextFolder();
@@ -293,6 +321,9 @@ void MailboxJob::completeFolder() {
   uint32_t high = completeUpTo(folder_state_.highest_uid, listed, *archived);
   // A folder with gaps keeps UIDNEXT unset so the next run lists it again.
   Status s = services_.state->updateFolderProgress(folder_state_.folder_id, folder_gaps_ ? 0 : uidnext_, high);
+  // Flags are current up to the EXAMINE's mod-sequence (messages fetched
+  // now carry flags at least that new).
+  if (s.isOk() && modseq_ != 0 && !folder_gaps_) s = services_.state->updateFolderModseq(folder_state_.folder_id, modseq_);
   if (!s.isOk()) return fail(s);
   ++folder_index_;
   nextFolder();
@@ -313,6 +344,14 @@ void MailboxJob::onUntagged(imap::Response& r) {
       if (r.status == "OK") {
         if (auto v = imap::codeNumber(r.code, "UIDVALIDITY")) uidvalidity_ = *v;
         if (auto v = imap::codeNumber(r.code, "UIDNEXT")) uidnext_ = *v;
+        if (auto v = imap::codeNumber64(r.code, "HIGHESTMODSEQ")) modseq_ = *v;
+      }
+      return;
+    case Phase::SyncingFlags:
+      if (auto f = imap::parseFetch(r); f && f->uid && f->flags && *f->uid <= folder_state_.highest_uid) {
+        Status st = services_.state->updateFlags(folder_state_.folder_id, *f->uid, *f->flags);
+        if (!st.isOk()) return fail(st);
+        ++result_.flag_updates;
       }
       return;
     case Phase::ListingUids:

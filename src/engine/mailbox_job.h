@@ -45,7 +45,7 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
   bool throttled() const override { return waiting_out_backoff_ > 0; }
 
  private:
-  enum class Phase { Idle, Token, Connecting, Capability, Authenticating, Listing, Examining, ListingUids, Fetching, LoggingOut, Done };
+  enum class Phase { Idle, Token, Connecting, Capability, Authenticating, Listing, Examining, ListingUids, SyncingFlags, Fetching, LoggingOut, Done };
   static const char* phaseName(Phase p);
   void setPhase(Phase p);
 
@@ -57,6 +57,8 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
   void nextFolder();
   void examineFolder();
   void startFolder();
+  void syncFlags();
+  void listNewMessages();
   void fetchMore();
   // Sends a command; a "throttled" answer is waited out and the command
   // repeated (up to kMaxThrottleWaits times per mailbox) before `done` runs.
@@ -101,6 +103,7 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
   uint32_t uidvalidity_ = 0;
   uint32_t uidnext_ = 0;
   uint64_t exists_ = 0;
+  uint64_t modseq_ = 0;  // HIGHESTMODSEQ from EXAMINE (CONDSTORE); 0 if none
   FolderState folder_state_;
   std::vector<ServerMessage> listed_;
   std::deque<std::vector<uint32_t>> batches_;  // not yet sent

@@ -1,11 +1,19 @@
 // MessageRecorder: the one place that orders "bytes durable" before "UID
 // recorded". Every job (IMAP, POP3) stores messages through it.
 //
-// A job streams a message into the writer from beginMessage(), then hands it
-// to finishMessage(). The row becomes visible in the StateStore only once the
-// bytes are durable. flush() guarantees that for everything finished so far;
-// jobs call it before they advance a folder's progress and before they end.
-// Shared by all jobs of a run so the store can group its syncs.
+// Group commit: finishMessage() appends the object to the store and queues
+// the message row. flush() makes the store durable (ContentStore::sync:
+// fsync of the written packs), then records the new index rows and every
+// queued message row in ONE StateStore transaction (recordBatch). A crash
+// between the two loses only queued rows, whose bytes the next run finds
+// again (dedup); it can never leave a row pointing at bytes that are not
+// durable. flush() also runs by itself when the queue passes its limits.
+//
+// Jobs call flush() at the end of each fetch batch, before they advance a
+// folder's progress and when they finish; a run flushes once more at its
+// end. Shared by all jobs of a run, so one fsync covers every job's writes.
+//
+// If recordBatch fails, the batch stays queued and the next flush retries it.
 //
 // Threading: the loop's thread.
 #pragma once
@@ -18,23 +26,40 @@
 
 namespace mailark::engine {
 
+struct RecorderLimits {
+  size_t max_messages = 2000;          // queued rows that trigger a flush
+  uint64_t max_bytes = 64ull << 20;    // queued original bytes that trigger a flush
+};
+
 class MessageRecorder {
  public:
   // Both must outlive the recorder.
-  MessageRecorder(ContentStore* store, StateStore* state) : store_(store), state_(state) {}
+  MessageRecorder(ContentStore* store, StateStore* state, RecorderLimits limits = {});
 
   Result<ObjectWriterPtr> beginMessage() { return store_->newObject(); }
 
-  // Commits the object and records the message under `folder_id`
+  // Commits the object and queues the message under `folder_id`
   // (`message.sha256` and `size` are filled in here). Returns the object id.
+  // The row is recorded by the next flush().
   Result<ObjectId> finishMessage(int64_t folder_id, ObjectWriterPtr writer, MessageRecord message);
 
   // Makes every finished message durable and recorded.
   Status flush();
 
+  size_t queued() const { return queue_.size(); }
+
  private:
   ContentStore* store_;
   StateStore* state_;
+  RecorderLimits limits_;
+  std::vector<QueuedMessage> queue_;
+  std::vector<StoredObject> objects_;  // synced, not yet indexed
+  uint64_t queued_bytes_ = 0;
+  // Test-only fault injection (MAILARK_TEST_KILL_AFTER_PACK_SYNC=N): the
+  // process kills itself after the Nth non-empty pack sync, before the rows
+  // are committed. 0 = off.
+  long kill_after_sync_ = 0;
+  long syncs_ = 0;
 };
 
 }  // namespace mailark::engine

@@ -83,16 +83,22 @@ std::optional<uint64_t> parseExists(const Response& r) {
   return r.values[0].number;
 }
 
-std::optional<uint32_t> codeNumber(const std::string& code, std::string_view name) {
+std::optional<uint64_t> codeNumber64(const std::string& code, std::string_view name) {
   if (code.size() <= name.size() + 1 || !equalsNoCase(std::string_view(code).substr(0, name.size()), name) ||
       code[name.size()] != ' ')
     return std::nullopt;
-  uint32_t n = 0;
+  uint64_t n = 0;
   const char* begin = code.data() + name.size() + 1;
   const char* end = code.data() + code.size();
   auto [ptr, ec] = std::from_chars(begin, end, n);
   if (ec != std::errc() || ptr != end) return std::nullopt;
   return n;
+}
+
+std::optional<uint32_t> codeNumber(const std::string& code, std::string_view name) {
+  std::optional<uint64_t> n = codeNumber64(code, name);
+  if (!n || *n > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(*n);
 }
 
 }  // namespace mailark::imap

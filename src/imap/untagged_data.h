@@ -40,5 +40,7 @@ std::optional<uint64_t> parseExists(const Response& response);
 
 // The number in a response code "NAME n" (e.g. UIDVALIDITY, UIDNEXT).
 std::optional<uint32_t> codeNumber(const std::string& code, std::string_view name);
+// The same for 64-bit values (HIGHESTMODSEQ).
+std::optional<uint64_t> codeNumber64(const std::string& code, std::string_view name);
 
 }  // namespace mailark::imap

@@ -127,7 +127,8 @@ Status SqliteStateStore::recordMailboxResult(int64_t mailbox_id, int64_t run_id,
   MAILARK_USE_STATEMENT(stmt,
                         "UPDATE mailboxes SET last_run_id = ?2,"
                         " last_run_started = (SELECT started FROM runs WHERE id = ?2),"
-                        " last_run_finished = ?3, last_error = NULLIF(?4, '')"
+                        " last_run_finished = ?3, last_error = NULLIF(?4, ''),"
+                        " last_success = CASE WHEN ?4 = '' THEN ?3 ELSE last_success END"
                         " WHERE id = ?1");
   MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), mailbox_id, run_id, nowIso8601(), error));
   MAILARK_RETURN_IF_ERROR(stmt->run());
@@ -149,7 +150,7 @@ Result<FolderState> SqliteStateStore::folder(int64_t mailbox_id, const std::stri
     MAILARK_RETURN_IF_ERROR(insert->run());
   }
   MAILARK_USE_STATEMENT(select,
-                        "SELECT id, uidnext, highest_uid FROM folders"
+                        "SELECT id, uidnext, highest_uid, highest_modseq FROM folders"
                         " WHERE mailbox_id = ?1 AND name = ?2 AND uidvalidity = ?3");
   MAILARK_RETURN_IF_ERROR(bindAll(select.get(), mailbox_id, name_utf8, int64_t{uidvalidity}));
   Result<bool> row = select->step();
@@ -160,7 +161,40 @@ Result<FolderState> SqliteStateStore::folder(int64_t mailbox_id, const std::stri
   state.uidvalidity = uidvalidity;
   state.uidnext = static_cast<uint32_t>(select->columnInt64(1));
   state.highest_uid = static_cast<uint32_t>(select->columnInt64(2));
+  state.highest_modseq = static_cast<uint64_t>(select->columnInt64(3));
   return state;
+}
+
+Status SqliteStateStore::updateFolderModseq(int64_t folder_id, uint64_t modseq) {
+  MAILARK_USE_STATEMENT(stmt, "UPDATE folders SET highest_modseq = ?2 WHERE id = ?1");
+  // SQLite integers are signed 64-bit; RFC 7162 mod-sequences fit in 63 bits.
+  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), folder_id, static_cast<int64_t>(modseq)));
+  return stmt->run();
+}
+
+Status SqliteStateStore::updateFlags(int64_t folder_id, uint32_t uid, const std::string& flags) {
+  MAILARK_USE_STATEMENT(stmt, "UPDATE messages SET flags = ?3 WHERE folder_id = ?1 AND uid = ?2");
+  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), folder_id, int64_t{uid}, flags));
+  return stmt->run();
+}
+
+Result<std::optional<FolderState>> SqliteStateStore::findFolder(const std::string& mailbox,
+                                                                const std::string& name_utf8,
+                                                                uint32_t uidvalidity) {
+  MAILARK_USE_STATEMENT(select,
+                        "SELECT f.id, f.uidnext, f.highest_uid FROM folders f"
+                        " JOIN mailboxes mb ON mb.id = f.mailbox_id"
+                        " WHERE mb.address = ?1 AND f.name = ?2 AND f.uidvalidity = ?3");
+  MAILARK_RETURN_IF_ERROR(bindAll(select.get(), mailbox, name_utf8, int64_t{uidvalidity}));
+  Result<bool> row = select->step();
+  if (!row.isOk()) return row.status();
+  if (!*row) return std::optional<FolderState>();
+  FolderState state;
+  state.folder_id = select->columnInt64(0);
+  state.uidvalidity = uidvalidity;
+  state.uidnext = static_cast<uint32_t>(select->columnInt64(1));
+  state.highest_uid = static_cast<uint32_t>(select->columnInt64(2));
+  return std::optional<FolderState>(state);
 }
 
 Result<std::vector<uint32_t>> SqliteStateStore::archivedUids(int64_t folder_id, uint32_t min_uid) {
@@ -177,14 +211,31 @@ Result<std::vector<uint32_t>> SqliteStateStore::archivedUids(int64_t folder_id, 
   return uids;
 }
 
+Result<std::vector<StateStore::UidlRow>> SqliteStateStore::archivedUidls(int64_t folder_id) {
+  MAILARK_USE_STATEMENT(stmt,
+                        "SELECT uid, uidl FROM messages WHERE folder_id = ?1 AND uidl IS NOT NULL"
+                        " ORDER BY uid");
+  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), folder_id));
+  std::vector<UidlRow> rows;
+  for (;;) {
+    Result<bool> row = stmt->step();
+    if (!row.isOk()) return row.status();
+    if (!*row) break;
+    rows.push_back({static_cast<uint32_t>(stmt->columnInt64(0)), stmt->columnText(1)});
+  }
+  return rows;
+}
+
 Status SqliteStateStore::recordMessage(int64_t folder_id, const MessageRecord& message) {
+  // A bare ON CONFLICT covers both the (folder_id, uid) key and the POP3
+  // (folder_id, uidl) index; NULLIF keeps IMAP rows' uidl NULL.
   MAILARK_USE_STATEMENT(stmt,
                         "INSERT INTO messages(folder_id, uid, sha256, size, internaldate, flags,"
-                        " archived_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                        " ON CONFLICT(folder_id, uid) DO NOTHING");
+                        " archived_at, uidl) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULLIF(?8, ''))"
+                        " ON CONFLICT DO NOTHING");
   MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), folder_id, int64_t{message.uid},
                                   message.sha256, static_cast<int64_t>(message.size),
-                                  message.internaldate, message.flags, nowIso8601()));
+                                  message.internaldate, message.flags, nowIso8601(), message.uidl));
   return stmt->run();
 }
 
@@ -204,12 +255,18 @@ Status SqliteStateStore::listMessages(const std::string& mailbox,
                                       const std::function<void(const ArchivedMessage&)>& visit) {
   MAILARK_USE_STATEMENT(
       stmt,
-      "SELECT mb.address, f.name, f.uidvalidity, m.uid, m.sha256, m.size, m.internaldate, m.flags"
+      "SELECT mb.address, f.name, f.uidvalidity, m.uid, m.sha256, m.size, m.internaldate, m.flags,"
+      " coalesce(m.uidl, '')"
       " FROM messages m JOIN folders f ON f.id = m.folder_id"
       " JOIN mailboxes mb ON mb.id = f.mailbox_id"
       " WHERE ?1 = '' OR mb.address = ?1"
       " ORDER BY mb.address, f.name, f.uidvalidity, m.uid");
   MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), mailbox));
+  return visitMessages(stmt.get(), visit);
+}
+
+Status SqliteStateStore::visitMessages(Statement* stmt,
+                                       const std::function<void(const ArchivedMessage&)>& visit) {
   ArchivedMessage out;
   for (;;) {
     Result<bool> row = stmt->step();
@@ -223,6 +280,7 @@ Status SqliteStateStore::listMessages(const std::string& mailbox,
     out.message.size = static_cast<uint64_t>(stmt->columnInt64(5));
     out.message.internaldate = stmt->columnText(6);
     out.message.flags = stmt->columnText(7);
+    out.message.uidl = stmt->columnText(8);
     visit(out);
   }
 }
@@ -232,7 +290,10 @@ Result<std::vector<MailboxSummary>> SqliteStateStore::mailboxSummaries() {
       stmt,
       "SELECT mb.address, count(DISTINCT f.name), count(m.uid), coalesce(sum(m.size), 0),"
       " coalesce(mb.last_run_started, ''), coalesce(mb.last_run_finished, ''),"
-      " coalesce(mb.last_error, '')"
+      " coalesce(mb.last_error, ''), coalesce(mb.last_success, ''),"
+      " (SELECT coalesce(sum(o.length), 0) FROM objects o WHERE o.sha256 IN"
+      "   (SELECT m2.sha256 FROM messages m2 JOIN folders f2 ON f2.id = m2.folder_id"
+      "    WHERE f2.mailbox_id = mb.id))"
       " FROM mailboxes mb LEFT JOIN folders f ON f.mailbox_id = mb.id"
       " LEFT JOIN messages m ON m.folder_id = f.id"
       " GROUP BY mb.id ORDER BY mb.address");
@@ -249,6 +310,8 @@ Result<std::vector<MailboxSummary>> SqliteStateStore::mailboxSummaries() {
     s.last_run_started = stmt->columnText(4);
     s.last_run_finished = stmt->columnText(5);
     s.last_error = stmt->columnText(6);
+    s.last_success = stmt->columnText(7);
+    s.stored_bytes = stmt->columnInt64(8);
     summaries.push_back(std::move(s));
   }
   return summaries;
@@ -258,6 +321,133 @@ Result<bool> SqliteStateStore::hasObject(const ObjectId& id) {
   MAILARK_USE_STATEMENT(stmt, "SELECT 1 FROM messages WHERE sha256 = ?1 LIMIT 1");
   MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), id));
   return stmt->step();
+}
+
+namespace {
+
+constexpr const char* kMessageColumns =
+    "SELECT mb.address, f.name, f.uidvalidity, m.uid, m.sha256, m.size, m.internaldate, m.flags,"
+    " coalesce(m.uidl, '')"
+    " FROM messages m JOIN folders f ON f.id = m.folder_id"
+    " JOIN mailboxes mb ON mb.id = f.mailbox_id";
+
+}  // namespace
+
+Status SqliteStateStore::recordBatch(const std::vector<StoredObject>& objects,
+                                     const std::vector<QueuedMessage>& messages) {
+  if (objects.empty() && messages.empty()) return Status::ok();
+  MAILARK_RETURN_IF_ERROR(db_->exec("BEGIN IMMEDIATE"));
+  Status s = recordBatchRows(objects, messages);
+  if (s.isOk()) s = db_->exec("COMMIT");
+  if (!s.isOk()) {
+    db_->exec("ROLLBACK").ignoreError();
+    return s.withContext("record a batch of " + std::to_string(messages.size()) + " message(s)");
+  }
+  return Status::ok();
+}
+
+Status SqliteStateStore::recordBatchRows(const std::vector<StoredObject>& objects,
+                                         const std::vector<QueuedMessage>& messages) {
+  for (const StoredObject& o : objects) {
+    MAILARK_USE_STATEMENT(stmt,
+                          "INSERT INTO objects(sha256, pack, pack_offset, length, stored_size, size, compression)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(sha256) DO NOTHING");
+    MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), o.id, int64_t{o.where.pack}, static_cast<int64_t>(o.where.offset),
+                                    static_cast<int64_t>(o.where.length), static_cast<int64_t>(o.where.stored_size),
+                                    static_cast<int64_t>(o.where.size), static_cast<int64_t>(o.where.compression)));
+    MAILARK_RETURN_IF_ERROR(stmt->run());
+  }
+  for (const QueuedMessage& m : messages) MAILARK_RETURN_IF_ERROR(recordMessage(m.folder_id, m.message));
+  return Status::ok();
+}
+
+Status SqliteStateStore::listObjects(const std::string& mailbox,
+                                     const std::function<Status(const StoredObject&)>& visit) {
+  MAILARK_USE_STATEMENT(stmt,
+                        "SELECT sha256, pack, pack_offset, length, stored_size, size, compression FROM objects o"
+                        " WHERE ?1 = '' OR EXISTS (SELECT 1 FROM messages m JOIN folders f ON f.id = m.folder_id"
+                        "   JOIN mailboxes mb ON mb.id = f.mailbox_id"
+                        "   WHERE m.sha256 = o.sha256 AND mb.address = ?1)"
+                        " ORDER BY pack, pack_offset");
+  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), mailbox));
+  StoredObject o;
+  for (;;) {
+    Result<bool> row = stmt->step();
+    if (!row.isOk()) return row.status();
+    if (!*row) return Status::ok();
+    o.id = stmt->columnText(0);
+    o.where.pack = static_cast<uint32_t>(stmt->columnInt64(1));
+    o.where.offset = static_cast<uint64_t>(stmt->columnInt64(2));
+    o.where.length = static_cast<uint64_t>(stmt->columnInt64(3));
+    o.where.stored_size = static_cast<uint64_t>(stmt->columnInt64(4));
+    o.where.size = static_cast<uint64_t>(stmt->columnInt64(5));
+    o.where.compression = static_cast<Compression>(stmt->columnInt64(6));
+    MAILARK_RETURN_IF_ERROR(visit(o));
+  }
+}
+
+Status SqliteStateStore::messagesWithObject(const ObjectId& id,
+                                            const std::function<void(const ArchivedMessage&)>& visit) {
+  MAILARK_USE_STATEMENT(stmt, std::string(kMessageColumns) +
+                                  " WHERE m.sha256 = ?1 ORDER BY mb.address, f.name, f.uidvalidity, m.uid");
+  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), id));
+  return visitMessages(stmt.get(), visit);
+}
+
+Status SqliteStateStore::messagesWithoutIndex(const std::string& mailbox,
+                                              const std::function<void(const ArchivedMessage&)>& visit) {
+  MAILARK_USE_STATEMENT(stmt, std::string(kMessageColumns) +
+                                  " WHERE (?1 = '' OR mb.address = ?1)"
+                                  " AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.sha256 = m.sha256)"
+                                  " ORDER BY mb.address, f.name, f.uidvalidity, m.uid");
+  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), mailbox));
+  return visitMessages(stmt.get(), visit);
+}
+
+Result<ArchiveTotals> SqliteStateStore::archiveTotals() {
+  ArchiveTotals t;
+  {
+    MAILARK_USE_STATEMENT(stmt, "SELECT count(*), coalesce(sum(length), 0), coalesce(sum(size), 0) FROM objects");
+    Result<bool> row = stmt->step();
+    if (!row.isOk()) return row.status();
+    t.objects = stmt->columnInt64(0);
+    t.stored_bytes = stmt->columnInt64(1);
+    t.object_bytes = stmt->columnInt64(2);
+  }
+  MAILARK_USE_STATEMENT(stmt, "SELECT count(*), coalesce(sum(size), 0) FROM messages");
+  Result<bool> row = stmt->step();
+  if (!row.isOk()) return row.status();
+  t.messages = stmt->columnInt64(0);
+  t.message_bytes = stmt->columnInt64(1);
+  return t;
+}
+
+Result<std::optional<ObjectLocation>> SqliteStateStore::findObject(const ObjectId& id) {
+  MAILARK_USE_STATEMENT(stmt,
+                        "SELECT pack, pack_offset, length, stored_size, size, compression FROM objects WHERE sha256 = ?1");
+  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), id));
+  Result<bool> row = stmt->step();
+  if (!row.isOk()) return row.status();
+  if (!*row) return std::optional<ObjectLocation>();
+  ObjectLocation where;
+  where.pack = static_cast<uint32_t>(stmt->columnInt64(0));
+  where.offset = static_cast<uint64_t>(stmt->columnInt64(1));
+  where.length = static_cast<uint64_t>(stmt->columnInt64(2));
+  where.stored_size = static_cast<uint64_t>(stmt->columnInt64(3));
+  where.size = static_cast<uint64_t>(stmt->columnInt64(4));
+  where.compression = static_cast<Compression>(stmt->columnInt64(5));
+  return std::optional<ObjectLocation>(where);
+}
+
+Result<std::map<uint32_t, uint64_t>> SqliteStateStore::packEnds() {
+  MAILARK_USE_STATEMENT(stmt, "SELECT pack, max(pack_offset + length) FROM objects GROUP BY pack");
+  std::map<uint32_t, uint64_t> ends;
+  for (;;) {
+    Result<bool> row = stmt->step();
+    if (!row.isOk()) return row.status();
+    if (!*row) return ends;
+    ends[static_cast<uint32_t>(stmt->columnInt64(0))] = static_cast<uint64_t>(stmt->columnInt64(1));
+  }
 }
 
 #undef MAILARK_USE_STATEMENT

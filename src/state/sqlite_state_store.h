@@ -13,6 +13,8 @@
 //   although the store holds its bytes once. Ordered by address.
 // - listMessages: `visit` must not call listMessages again (the cached
 //   statement is mid-step); other calls on this store are fine.
+// - recordBatch is one IMMEDIATE transaction; on any error it is rolled
+//   back whole, so a retry with the same batch is safe.
 // - Unknown run, mailbox or folder ids -> NotFound (updates) or Internal
 //   (foreign-key violation on insert).
 //
@@ -39,15 +41,36 @@ class SqliteStateStore final : public StateStore {
                              const std::string& error) override;
   Result<FolderState> folder(int64_t mailbox_id, const std::string& name_utf8,
                              uint32_t uidvalidity) override;
+  Result<std::optional<FolderState>> findFolder(const std::string& mailbox, const std::string& name_utf8,
+                                                uint32_t uidvalidity) override;
   Result<std::vector<uint32_t>> archivedUids(int64_t folder_id, uint32_t min_uid) override;
+  Result<std::vector<UidlRow>> archivedUidls(int64_t folder_id) override;
   Status recordMessage(int64_t folder_id, const MessageRecord& message) override;
   Status updateFolderProgress(int64_t folder_id, uint32_t uidnext, uint32_t highest_uid) override;
+  Status updateFolderModseq(int64_t folder_id, uint64_t modseq) override;
+  Status updateFlags(int64_t folder_id, uint32_t uid, const std::string& flags) override;
   Status listMessages(const std::string& mailbox,
                       const std::function<void(const ArchivedMessage&)>& visit) override;
   Result<std::vector<MailboxSummary>> mailboxSummaries() override;
   Result<bool> hasObject(const ObjectId& id) override;
+  Status recordBatch(const std::vector<StoredObject>& objects,
+                     const std::vector<QueuedMessage>& messages) override;
+  Status listObjects(const std::string& mailbox,
+                     const std::function<Status(const StoredObject&)>& visit) override;
+  Status messagesWithObject(const ObjectId& id,
+                            const std::function<void(const ArchivedMessage&)>& visit) override;
+  Status messagesWithoutIndex(const std::string& mailbox,
+                              const std::function<void(const ArchivedMessage&)>& visit) override;
+  Result<ArchiveTotals> archiveTotals() override;
+  Result<std::optional<ObjectLocation>> findObject(const ObjectId& id) override;
+  Result<std::map<uint32_t, uint64_t>> packEnds() override;
 
  private:
+  Status recordBatchRows(const std::vector<StoredObject>& objects,
+                         const std::vector<QueuedMessage>& messages);
+  // Visits the rows of a query selecting the listMessages columns.
+  Status visitMessages(Statement* stmt, const std::function<void(const ArchivedMessage&)>& visit);
+
   explicit SqliteStateStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
 
   std::unique_ptr<SqliteDb> db_;

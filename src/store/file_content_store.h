@@ -21,6 +21,9 @@ class FileContentStore final : public ContentStore {
   Result<bool> contains(const ObjectId& id) override;
   Status read(const ObjectId& id,
               const std::function<Status(std::span<const char>)>& sink) override;
+  // Each commit is already durable: nothing to sync, nothing to index.
+  Result<std::vector<StoredObject>> sync() override { return std::vector<StoredObject>{}; }
+  void indexed(const std::vector<StoredObject>&) override {}
 
   const std::string& root() const { return root_; }
 

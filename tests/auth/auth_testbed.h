@@ -13,6 +13,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
@@ -42,6 +43,11 @@ class AuthTestbed {
   std::string secret;
   std::string noimap_client_id;
   std::string ca_file;
+  std::string cert_client_id;  // the app that authenticates with a certificate
+  std::string cert_certificate_file;
+  std::string cert_private_key_file;
+  std::string cert_wrong_key_file;
+  std::string cert_wrong_certificate_file;
 
   // Returns null (and records a failure) when the bed cannot start.
   static std::unique_ptr<AuthTestbed> start() {
@@ -96,15 +102,45 @@ class AuthTestbed {
   }
 
   // token_requests counted by the fake endpoint since the last reset.
-  int64_t tokenRequests() const {
+  int64_t tokenRequests() const { return statsInt("token_requests"); }
+
+  // A counter from /_stats (-1 and a failure when absent).
+  int64_t statsInt(const char* key) const {
     std::string body = call("/_stats");
-    simdjson::padded_string json(body);
-    simdjson::ondemand::parser parser;
-    simdjson::ondemand::document doc;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
     int64_t n = -1;
-    if (parser.iterate(json).get(doc) || doc["token_requests"].get_int64().get(n))
-      ADD_FAILURE() << "bad /_stats answer: " << body;
+    if (parser.parse(body).get(doc) || doc[key].get(n)) ADD_FAILURE() << "bad /_stats answer: " << body;
     return n;
+  }
+
+  // One entry per token request the endpoint saw, in arrival order.
+  struct Seen {
+    double time = 0;  // unix time, as the endpoint's clock read it
+    std::string client_id;
+    int64_t status = 0;
+  };
+  std::vector<Seen> requests() const {
+    std::string body = call("/_stats");
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::dom::array list;
+    std::vector<Seen> out;
+    if (parser.parse(body).get(doc) || doc["requests"].get(list)) {
+      ADD_FAILURE() << "bad /_stats answer: " << body;
+      return out;
+    }
+    for (simdjson::dom::element e : list) {
+      Seen s;
+      std::string_view cid;
+      if (e.at(0).get(s.time) || e.at(1).get(cid) || e.at(2).get(s.status)) {
+        ADD_FAILURE() << "bad requests entry in " << body;
+        continue;
+      }
+      s.client_id = cid;
+      out.push_back(s);
+    }
+    return out;
   }
 
  private:
@@ -133,6 +169,11 @@ class AuthTestbed {
       else if (key == "noimap_client_id") noimap_client_id = value;
       else if (key == "secret_file") secret_file = value;
       else if (key == "ca_file") ca_file = value;
+      else if (key == "cert_client_id") cert_client_id = value;
+      else if (key == "cert_certificate_file") cert_certificate_file = value;
+      else if (key == "cert_private_key_file") cert_private_key_file = value;
+      else if (key == "cert_wrong_key_file") cert_wrong_key_file = value;
+      else if (key == "cert_wrong_certificate_file") cert_wrong_certificate_file = value;
     }
     secret = trim(readFile(secret_file));
     if (authority.empty() || tenant.empty() || client_id.empty() || secret.empty() ||

@@ -30,7 +30,7 @@ class OAuthClientCredentialsTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_NE(bed_, nullptr) << "test bed did not start";
-    bed_->configure(R"({"reset_stats":true,"fail_next":0,"delay_ms":0,"token_lifetime":3600})");
+    bed_->configure(R"({"reset_stats":true,"fail_next":0,"fail_code":0,"delay_ms":0,"token_lifetime":3600})");
     ASSERT_EQ(uv_loop_init(&loop_), 0);
     http_ = std::make_unique<loop::CurlMultiUv>(&loop_);
   }
@@ -50,7 +50,35 @@ class OAuthClientCredentialsTest : public ::testing::Test {
     s.client_id = bed_->client_id;
     s.client_secret = bed_->secret;
     s.ca_file = bed_->ca_file;
+    s.retry.initial_backoff = std::chrono::milliseconds(200);
     return s;
+  }
+
+  // The same settings, failing on the first error (no retry).
+  OAuthSettings noRetry() const {
+    OAuthSettings s = settings();
+    s.retry.max_attempts = 1;
+    return s;
+  }
+
+  OAuthSettings certSettings(AssertionAlg alg, bool wrong = false) const {
+    OAuthSettings s = settings();
+    s.client_id = bed_->cert_client_id;
+    s.client_secret.clear();
+    Result<CertificateCredentialPtr> cred =
+        wrong ? CertificateCredential::load(bed_->cert_wrong_certificate_file, bed_->cert_wrong_key_file, alg)
+              : CertificateCredential::load(bed_->cert_certificate_file, bed_->cert_private_key_file, alg);
+    EXPECT_TRUE(cred.isOk()) << cred.status().toString();
+    if (cred) s.certificate = *cred;
+    return s;
+  }
+
+  // Runs the loop for `ms` milliseconds.
+  void sleepOnLoop(uint64_t ms) {
+    bool fired = false;
+    loop::Timer t(&loop_);
+    t.start(ms, [&] { fired = true; });
+    runUntil([&] { return fired; });
   }
 
   OAuthClientCredentials& client(OAuthSettings s) {
@@ -220,7 +248,7 @@ TEST_F(OAuthClientCredentialsTest, UnreadableCaFileIsAConfigError) {
 
 TEST_F(OAuthClientCredentialsTest, ThrottlingIsTransientWithRetryAfter) {
   bed_->configure(R"({"fail_next":1,"fail_status":429,"retry_after":60})");
-  Result<AccessToken> r = fetch(client(settings()));
+  Result<AccessToken> r = fetch(client(noRetry()));
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().code(), StatusCode::Transient);
   EXPECT_NE(r.status().message().find("HTTP 429"), std::string::npos) << r.status().message();
@@ -229,7 +257,7 @@ TEST_F(OAuthClientCredentialsTest, ThrottlingIsTransientWithRetryAfter) {
 
 TEST_F(OAuthClientCredentialsTest, ServerErrorIsTransientAndNextCallRecovers) {
   bed_->configure(R"({"fail_next":1,"fail_status":503})");
-  OAuthClientCredentials& c = client(settings());
+  OAuthClientCredentials& c = client(noRetry());
   Result<AccessToken> r = fetch(c);
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().code(), StatusCode::Transient);
@@ -241,7 +269,7 @@ TEST_F(OAuthClientCredentialsTest, ServerErrorIsTransientAndNextCallRecovers) {
 
 TEST_F(OAuthClientCredentialsTest, SlowEndpointTimesOut) {
   bed_->configure(R"({"delay_ms":3000})");
-  OAuthSettings s = settings();
+  OAuthSettings s = noRetry();
   s.timeout = std::chrono::milliseconds(300);
   Result<AccessToken> r = fetch(client(s));
   ASSERT_FALSE(r.isOk());
@@ -251,7 +279,7 @@ TEST_F(OAuthClientCredentialsTest, SlowEndpointTimesOut) {
 }
 
 TEST_F(OAuthClientCredentialsTest, ConnectionRefusedIsNamed) {
-  OAuthSettings s = settings();
+  OAuthSettings s = noRetry();
   s.authority = "https://127.0.0.1:1";
   Result<AccessToken> r = fetch(client(s));
   ASSERT_FALSE(r.isOk());
@@ -296,6 +324,155 @@ TEST_F(OAuthClientCredentialsTest, CallerMayDestroyTheClientFromItsCallback) {
   }
   runUntil([&] { return calls > 0; });
   EXPECT_EQ(calls, 1);
+}
+
+// Issue 3: however many connections ask at once, one request is in the air.
+TEST_F(OAuthClientCredentialsTest, ThreeHundredConcurrentCallersCauseOneRequest) {
+  bed_->configure(R"({"delay_ms":300})");  // all 300 ask while the request is in flight
+  OAuthClientCredentials& c = client(settings());
+  std::vector<std::optional<Result<AccessToken>>> results(300);
+  for (auto& slot : results) c.getToken([&slot](const Result<AccessToken>& r) { slot = r; });
+  runUntil([&] {
+    for (auto& r : results)
+      if (!r) return false;
+    return true;
+  });
+  for (auto& r : results) {
+    ASSERT_TRUE(r->isOk()) << r->status().toString();
+    EXPECT_EQ((*r)->value, (*results[0])->value);
+  }
+  EXPECT_EQ(bed_->tokenRequests(), 1);
+  EXPECT_EQ(c.requestsStarted(), 1u);
+}
+
+TEST_F(OAuthClientCredentialsTest, RetryAfterOfA429IsHonoured) {
+  bed_->configure(R"({"fail_next":1,"fail_status":429,"retry_after":2})");
+  OAuthClientCredentials& c = client(settings());
+  Result<AccessToken> r = fetch(c);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  std::vector<AuthTestbed::Seen> seen = bed_->requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].status, 429);
+  EXPECT_EQ(seen[1].status, 200);
+  // The endpoint's own clock: the retry came no sooner than Retry-After.
+  EXPECT_GE(seen[1].time - seen[0].time, 2.0);
+}
+
+TEST_F(OAuthClientCredentialsTest, ServerErrorBurstIsRetriedWithGrowingBackoff) {
+  bed_->configure(R"({"fail_next":3,"fail_status":500})");
+  OAuthClientCredentials& c = client(settings());  // backoff 200 ms, doubling, equal jitter
+  Result<AccessToken> r = fetch(c);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  std::vector<AuthTestbed::Seen> seen = bed_->requests();
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(bed_->statsInt("injected_failures"), 3);
+  // Equal jitter waits at least half of 200, 400, 800 ms.
+  EXPECT_GE(seen[1].time - seen[0].time, 0.1);
+  EXPECT_GE(seen[2].time - seen[1].time, 0.2);
+  EXPECT_GE(seen[3].time - seen[2].time, 0.4);
+}
+
+TEST_F(OAuthClientCredentialsTest, RetriesStopAtMaxAttemptsWithTheLastError) {
+  bed_->configure(R"({"fail_next":10,"fail_status":503})");
+  OAuthSettings s = settings();
+  s.retry.max_attempts = 3;
+  s.retry.initial_backoff = std::chrono::milliseconds(50);
+  Result<AccessToken> r = fetch(client(s));
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), StatusCode::Transient);
+  EXPECT_NE(r.status().message().find("AADSTS50033"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("gave up after 3 attempts"), std::string::npos) << r.status().message();
+  EXPECT_EQ(bed_->tokenRequests(), 3);
+}
+
+TEST_F(OAuthClientCredentialsTest, ConfigurationCodesFailFastWithTheirHint) {
+  struct Case {
+    int code;
+    const char* hint;
+  } cases[] = {
+      {7000215, "copy the secret's Value"},
+      {7000222, "client secret has expired"},
+      {700016, "not found in tenant"},
+      {90002, "not found: check the tenant id/domain and the cloud"},
+      {500011, "grant admin consent"},
+      {65001, "Grant admin consent"},
+      {700027, "client assertion signature invalid"},
+      {7000112, "is disabled in tenant"},
+      {70011, "invalid scope"},
+      {700022, "invalid scope"},
+  };
+  for (const Case& c : cases) {
+    bed_->configure(R"({"reset_stats":true,"fail_next":1,"fail_code":)" + std::to_string(c.code) + "}");
+    Result<AccessToken> r = fetch(client(settings()));
+    ASSERT_FALSE(r.isOk()) << c.code;
+    EXPECT_EQ(r.status().code(), StatusCode::AuthRejected) << r.status().toString();
+    EXPECT_NE(r.status().message().find("AADSTS" + std::to_string(c.code) + " "), std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find(c.hint), std::string::npos) << r.status().message();
+    EXPECT_EQ(bed_->tokenRequests(), 1) << "retried AADSTS" << c.code;
+    expectClean(r.status());
+  }
+}
+
+// With 4-second tokens the refresh margin is 2 s: a caller after 2.5 s gets
+// a new token while the old one still had 1.5 s left.
+TEST_F(OAuthClientCredentialsTest, RefreshesAheadOfExpiry) {
+  bed_->configure(R"({"token_lifetime":4})");
+  OAuthClientCredentials& c = client(settings());
+  Result<AccessToken> first = fetch(c);
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  sleepOnLoop(1000);
+  Result<AccessToken> cached = fetch(c);
+  ASSERT_TRUE(cached.isOk());
+  EXPECT_EQ(cached->value, first->value);
+  sleepOnLoop(1500);
+  Result<AccessToken> fresh = fetch(c);
+  ASSERT_TRUE(fresh.isOk());
+  EXPECT_NE(fresh->value, first->value);
+  EXPECT_EQ(bed_->tokenRequests(), 2);
+  std::vector<AuthTestbed::Seen> seen = bed_->requests();
+  ASSERT_EQ(seen.size(), 2u);
+  Result<JwtClaims> old_claims = decodeJwtClaims(first->value);
+  ASSERT_TRUE(old_claims.isOk());
+  EXPECT_LT(seen[1].time, static_cast<double>(old_claims->exp)) << "refreshed only after expiry";
+}
+
+TEST_F(OAuthClientCredentialsTest, CertificateCredentialsPs256AndRs256) {
+  for (AssertionAlg alg : {AssertionAlg::Ps256, AssertionAlg::Rs256}) {
+    bed_->configure(R"({"reset_stats":true})");
+    OAuthClientCredentials& c = client(certSettings(alg));
+    Result<AccessToken> r = fetch(c);
+    ASSERT_TRUE(r.isOk()) << assertionAlgName(alg) << ": " << r.status().toString();
+    Result<JwtClaims> claims = decodeJwtClaims(r->value);
+    ASSERT_TRUE(claims.isOk());
+    EXPECT_EQ(claims->appid, bed_->cert_client_id);
+    EXPECT_EQ(bed_->statsInt("assertions_verified"), 1);
+    // A second request carries a new assertion (the endpoint refuses a replayed jti).
+    c.invalidate();
+    Result<AccessToken> again = fetch(c);
+    EXPECT_TRUE(again.isOk()) << again.status().toString();
+    EXPECT_EQ(bed_->statsInt("assertions_verified"), 2);
+  }
+}
+
+TEST_F(OAuthClientCredentialsTest, WrongCertificateKeyIsRefusedWith700027) {
+  OAuthClientCredentials& c = client(certSettings(AssertionAlg::Ps256, /*wrong=*/true));
+  Result<AccessToken> r = fetch(c);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), StatusCode::AuthRejected);
+  EXPECT_NE(r.status().message().find("AADSTS700027"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("does not match the private key"), std::string::npos) << r.status().message();
+  EXPECT_EQ(bed_->tokenRequests(), 1);
+}
+
+TEST_F(OAuthClientCredentialsTest, SecretAndCertificateTogetherAreRefusedLocally) {
+  OAuthSettings s = certSettings(AssertionAlg::Ps256);
+  s.client_secret = "x";
+  OAuthClientCredentials& c = client(s);
+  Result<AccessToken> r = fetch(c);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), StatusCode::Config);
+  EXPECT_EQ(c.requestsStarted(), 0u);
 }
 
 }  // namespace

@@ -13,6 +13,9 @@ Every command received is appended to <dir>/transcript.log with a timestamp.
               | huge_literal | garbage_line | binary_garbage
               | throttle_user01 (only user01's first body fetch is throttled)
               | throttle_all (every user's first body fetch is throttled, 300 ms)
+              | not_connected (every login succeeds, then the first command is answered
+                "BAD User is authenticated but not connected." and "* BYE", as Exchange
+                Online does when the app lacks FullAccess or IMAP is disabled)
 """
 import argparse
 import base64
@@ -78,6 +81,7 @@ def uid_set(text):
 def serve(conn, state):
     f = conn.makefile("rwb", buffering=0)
     login = "?"
+    logged_in = False
 
     def send(data):
         conn.sendall(data if isinstance(data, bytes) else data.encode())
@@ -97,8 +101,12 @@ def serve(conn, state):
             login = user.group(1) if user else "?"
             state.log("%s AUTHENTICATE XOAUTH2 user=%s" % (tag, login))
             send("%s OK [CAPABILITY %s] authenticated\r\n" % (tag, CAPS))
+            logged_in = True
             continue
         state.log(text)
+        if state.scenario == "not_connected" and logged_in:
+            send("%s BAD User is authenticated but not connected.\r\n* BYE Connection closed. 14\r\n" % tag)
+            return
         live = [u for u in sorted(MESSAGES) if u not in state.expunged]
         if cmd == "CAPABILITY":
             send("* CAPABILITY %s\r\n%s OK done\r\n" % (CAPS, tag))

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <regex>
@@ -13,59 +14,13 @@
 #include <sstream>
 
 #include "tests/support/archive_query.h"
+#include "tests/support/mailark_ls.h"
 #include "tests/support/testbed.h"
 
 namespace mailark::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Row {
-  std::string mailbox, folder, sha256, internaldate, flags;
-  uint32_t uidvalidity = 0, uid = 0;
-  uint64_t size = 0;
-};
-
-std::vector<Row> lsJson(const std::string& config, const std::string& mailbox = "") {
-  std::vector<std::string> args = {"ls", "--config", config, "--json"};
-  if (!mailbox.empty()) {
-    args.push_back("--mailbox");
-    args.push_back(mailbox);
-  }
-  ProcessResult r = mailark(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::vector<Row> rows;
-  simdjson::dom::parser parser;
-  std::istringstream lines(r.out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    simdjson::dom::element e;
-    EXPECT_EQ(parser.parse(line).get(e), simdjson::SUCCESS) << line;
-    Row row;
-    std::string_view mb, folder, sha, date, flags;
-    uint64_t uidvalidity = 0, uid = 0;
-    EXPECT_EQ(e["mailbox"].get(mb), simdjson::SUCCESS);
-    EXPECT_EQ(e["folder"].get(folder), simdjson::SUCCESS);
-    EXPECT_EQ(e["sha256"].get(sha), simdjson::SUCCESS);
-    EXPECT_EQ(e["internaldate"].get(date), simdjson::SUCCESS);
-    EXPECT_EQ(e["flags"].get(flags), simdjson::SUCCESS);
-    EXPECT_EQ(e["uidvalidity"].get(uidvalidity), simdjson::SUCCESS);
-    EXPECT_EQ(e["uid"].get(uid), simdjson::SUCCESS);
-    EXPECT_EQ(e["size"].get(row.size), simdjson::SUCCESS);
-    row.mailbox = mb, row.folder = folder, row.sha256 = sha, row.internaldate = date, row.flags = flags;
-    row.uidvalidity = static_cast<uint32_t>(uidvalidity);
-    row.uid = static_cast<uint32_t>(uid);
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-// "fetched:   12 messages, ..." -> 12; -1 when absent.
-long fetchedCount(const std::string& out) {
-  std::smatch m;
-  if (!std::regex_search(out, m, std::regex("fetched: +([0-9]+) messages"))) return -1;
-  return std::stol(m[1]);
-}
 
 // Distinct stored objects: rows of the pack index (state.db `objects`),
 // plus any legacy one-file-per-object copies under objects/.
@@ -189,6 +144,70 @@ TEST_F(ArchiveEndToEnd, SecondRunFetchesNothingThenExactlyTheNewMail) {
 
   ProcessResult fourth = mailark({"run", "--config", config});
   EXPECT_EQ(fetchedCount(fourth.out), 0) << fourth.out;
+}
+
+// Issue 4: with CONDSTORE (Dovecot offers it) a later run picks up flag
+// changes of archived messages without fetching them again.
+TEST_F(ArchiveEndToEnd, CondstorePicksUpFlagChanges) {
+  const BedInfo& bed = bed_->info();
+  const std::string mailbox = bed.mailboxes[6];
+  std::string config = bed_->writeConfig("condstore.toml", archive_, {mailbox});
+  ASSERT_EQ(mailark({"run", "--config", config}).exit_code, 0);
+  auto flagsOf = [&](uint32_t uid) {
+    for (const Row& r : lsJson(config, mailbox))
+      if (r.folder == "Project Plans" && r.uid == uid) return r.flags;
+    return std::string("<missing>");
+  };
+  ASSERT_EQ(flagsOf(2).find("\\Flagged"), std::string::npos) << flagsOf(2);
+  ProcessResult flag = bed_->tool({"flag", "--mailbox", mailbox, "--folder", "Project Plans", "--uid", "2", "--add", "\\Flagged"});
+  ASSERT_EQ(flag.exit_code, 0) << flag.err;
+  ProcessResult again = mailark({"run", "--config", config});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(fetchedCount(again.out), 0) << again.out;
+  EXPECT_NE(flagsOf(2).find("\\Flagged"), std::string::npos) << flagsOf(2);
+  // Nothing changed since: the flag sync finds nothing to do.
+  EXPECT_EQ(fetchedCount(mailark({"run", "--config", config}).out), 0);
+}
+
+// Issue 5: the archive never forgets. A folder deleted and recreated on the
+// server gets a new UIDVALIDITY: the old rows stay under the old one, the
+// folder is archived again under the new one, and bytes already held are
+// not stored twice.
+TEST_F(ArchiveEndToEnd, UidvalidityChangeKeepsOldRowsAndStoresNothingTwice) {
+  const BedInfo& bed = bed_->info();
+  const std::string mailbox = bed.mailboxes[7];
+  const std::string folder = "Project Plans";
+  std::string config = bed_->writeConfig("uidvalidity.toml", archive_, {mailbox});
+  ASSERT_EQ(mailark({"run", "--config", config}).exit_code, 0);
+  std::vector<Row> before;
+  for (const Row& r : lsJson(config, mailbox))
+    if (r.folder == folder) before.push_back(r);
+  ASSERT_FALSE(before.empty());
+  size_t objects_before = countObjects(archive_);
+
+  // Put one of the old messages back, byte for byte, into the new folder.
+  ProcessResult old_bytes = mailark({"cat", "--config", config, before[0].sha256});
+  ASSERT_EQ(old_bytes.exit_code, 0);
+  std::string file = bed.dir + "/uidvalidity-msg.eml";
+  std::ofstream(file, std::ios::binary) << old_bytes.out;
+  ProcessResult recreate = bed_->tool({"recreate", "--mailbox", mailbox, "--folder", folder});
+  ASSERT_EQ(recreate.exit_code, 0) << recreate.err;
+  ProcessResult put = bed_->tool({"deliver", "--mailbox", mailbox, "--folder", folder, "--file", file});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+
+  ProcessResult r = mailark({"run", "--config", config});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(fetchedCount(r.out), 1) << r.out;
+  std::vector<Row> old_gen, new_gen;
+  for (const Row& row : lsJson(config, mailbox)) {
+    if (row.folder != folder) continue;
+    (row.uidvalidity == before[0].uidvalidity ? old_gen : new_gen).push_back(row);
+  }
+  EXPECT_EQ(old_gen.size(), before.size());  // nothing forgotten
+  ASSERT_EQ(new_gen.size(), 1u);
+  EXPECT_NE(new_gen[0].uidvalidity, before[0].uidvalidity);
+  EXPECT_EQ(new_gen[0].sha256, before[0].sha256);
+  EXPECT_EQ(countObjects(archive_), objects_before);  // held once
 }
 
 void expectTokenFailure(const ProcessResult& r, const std::string& code, const std::string& secret,

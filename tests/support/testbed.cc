@@ -75,6 +75,7 @@ TestBed::TestBed(const std::vector<std::string>& up_args) {
   int64_t port = 0;
   if (doc["imap_port"].get(port) == simdjson::SUCCESS) info_.imap_port = static_cast<int>(port);
   if (doc["token_port"].get(port) == simdjson::SUCCESS) info_.token_port = static_cast<int>(port);
+  if (doc["pop3_port"].get(port) == simdjson::SUCCESS) info_.pop3_port = static_cast<int>(port);
   info_.authority = str("authority");
   info_.tenant = str("tenant");
   info_.tenant_id = str("tenant_id");
@@ -82,6 +83,8 @@ TestBed::TestBed(const std::vector<std::string>& up_args) {
   info_.secret_file = str("secret_file");
   info_.noimap_client_id = str("noimap_client_id");
   info_.noimap_secret_file = str("noimap_secret_file");
+  info_.nopop_client_id = str("nopop_client_id");
+  info_.nopop_secret_file = str("nopop_secret_file");
   info_.ca_file = str("ca_file");
   simdjson::dom::array boxes;
   if (doc["mailboxes"].get(boxes) == simdjson::SUCCESS) {

@@ -12,6 +12,7 @@ namespace mailark::test {
 struct BedInfo {
   std::string dir;
   int imap_port = 0;
+  int pop3_port = 0;
   int token_port = 0;
   std::string authority;
   std::string tenant;
@@ -20,6 +21,8 @@ struct BedInfo {
   std::string secret_file;
   std::string noimap_client_id;
   std::string noimap_secret_file;
+  std::string nopop_client_id;  // app with IMAP.AccessAsApp only
+  std::string nopop_secret_file;
   std::string ca_file;
   std::vector<std::string> mailboxes;
 };

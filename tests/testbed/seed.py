@@ -138,9 +138,12 @@ def log_size(rng, low, high):
 
 
 class Seeder:
-    def __init__(self, directory, seed=1):
+    def __init__(self, directory, seed=1, messages_per_mailbox=None):
         self.directory = directory
         self.seed = seed
+        # None: 8-25 per folder (the default mix). N: N per mailbox spread
+        # over the folders, for benchmarks that need a given corpus size.
+        self.messages_per_mailbox = messages_per_mailbox
         self.corpus = corpus_files()
         self.cache = {}
         self.counter = 0
@@ -164,7 +167,7 @@ class Seeder:
         items = []
         if folder == "INBOX" and index % 4 == 1:
             items.append(("generated:big", self._shared("big", BIG_SIZE)))
-        for n in range(rng.randint(8, 25)):
+        for n in range(self._folder_count(rng, folder)):
             kind = rng.random()
             if kind < 0.45:
                 path = rng.choice(self.corpus)
@@ -180,6 +183,12 @@ class Seeder:
                 items.append(("generated:unique", generated_message(
                     key, size, mailbox, BASE_TIME + n * 3600, "[%s]" % folder)))
         return items
+
+    def _folder_count(self, rng, folder):
+        if self.messages_per_mailbox is None:
+            return rng.randint(8, 25)
+        per, extra = divmod(self.messages_per_mailbox, len(FOLDERS))
+        return per + (1 if FOLDERS.index(folder) < extra else 0)
 
     def seed_mailbox(self, index, mailbox):
         home = dovecot.mail_home(self.directory, mailbox)

@@ -145,7 +145,8 @@ def cmd_up(args):
         os.makedirs(os.path.join(d, "mail"), exist_ok=True)
         os.chown(os.path.join(d, "mail"), dovecot.MAIL_UID, dovecot.MAIL_GID)
         manifest = {}
-        seeder = None if args.no_seed else seed.Seeder(d, args.seed)
+        seeder = None if args.no_seed else seed.Seeder(d, args.seed,
+                                                         args.messages_per_mailbox)
         for i, mailbox in enumerate(mailboxes, 1):
             if seeder:
                 manifest[mailbox] = seeder.seed_mailbox(i, mailbox)
@@ -394,12 +395,56 @@ def cmd_fetch(args):
         print(json.dumps(row, ensure_ascii=False), flush=True)
 
 
+def cmd_flag(args):
+    """Adds a flag to one message (to test that archives pick up flag changes)."""
+    info = load_info(os.path.abspath(args.dir))
+    token = request_token(info)["access_token"]
+    conn = imap_fetch.connect(info["imap_port"], info["ca_file"], args.mailbox, token)
+    try:
+        typ, _ = conn.select(imap_fetch._quote(args.folder))
+        if typ != "OK":
+            raise BedError("cannot select %s" % args.folder)
+        typ, _ = conn.uid("STORE", str(args.uid), "+FLAGS", "(%s)" % args.add)
+        if typ != "OK":
+            raise BedError("STORE failed")
+    finally:
+        conn.logout()
+
+
+def cmd_recreate(args):
+    """Deletes and recreates a folder: the server gives it a new UIDVALIDITY."""
+    info = load_info(os.path.abspath(args.dir))
+    token = request_token(info)["access_token"]
+    conn = imap_fetch.connect(info["imap_port"], info["ca_file"], args.mailbox, token)
+    try:
+        for verb in ("DELETE", "CREATE"):
+            typ, data = conn._simple_command(verb, imap_fetch._quote(args.folder))
+            if typ != "OK":
+                raise BedError("%s %s failed: %s" % (verb, args.folder, data))
+    finally:
+        conn.logout()
+
+
 # ---------------------------------------------------------------- main
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("recreate", help="delete and recreate a folder (new UIDVALIDITY)")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--mailbox", required=True)
+    p.add_argument("--folder", required=True)
+    p.set_defaults(func=cmd_recreate)
+
+    p = sub.add_parser("flag", help="add a flag to one message")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--mailbox", required=True)
+    p.add_argument("--folder", default="INBOX")
+    p.add_argument("--uid", type=int, required=True)
+    p.add_argument("--add", required=True, help="e.g. \\\\Flagged")
+    p.set_defaults(func=cmd_flag)
 
     p = sub.add_parser("up")
     p.add_argument("--dir", required=True)
@@ -411,6 +456,9 @@ def main(argv=None):
                    help="Dovecot presents a self-signed certificate not in ca.pem "
                         "(the token endpoint stays trusted)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--messages-per-mailbox", type=int, default=None,
+                   help="seed N messages per mailbox spread over the folders (the big INBOX "
+                        "message of every 4th mailbox comes on top); default 8-25 per folder")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("down")

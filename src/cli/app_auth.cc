@@ -1,0 +1,25 @@
+#include "src/cli/app_auth.h"
+
+namespace mailark::cli {
+
+Result<auth::OAuthSettings> oauthSettingsFor(const config::AppConfig& app) {
+  auth::OAuthSettings oauth;
+  oauth.authority = app.authority;
+  oauth.tenant = app.tenant;
+  oauth.client_id = app.client_id;
+  oauth.scope = app.scope;
+  oauth.ca_file = app.server.ca_file;
+  if (!app.certificate_file.empty()) {
+    Result<auth::AssertionAlg> alg = auth::parseAssertionAlg(app.assertion_alg);
+    if (!alg) return alg.status().withContext("app " + app.name);
+    Result<auth::CertificateCredentialPtr> cert =
+        auth::CertificateCredential::load(app.certificate_file, app.private_key_file, *alg);
+    if (!cert) return cert.status().withContext("app " + app.name);
+    oauth.certificate = std::move(*cert);
+  } else {
+    oauth.client_secret = app.client_secret;
+  }
+  return oauth;
+}
+
+}  // namespace mailark::cli
