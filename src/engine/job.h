@@ -88,6 +88,11 @@ using JobFinished = std::function<void(Job&)>;
 // Builds the job for one item (e.g. by protocol).
 using JobFactory = std::function<JobPtr(const RunItem& item, JobServices services, int64_t run_id, JobFinished done)>;
 
+// The common end of every job: makes what it stored durable and recorded
+// (also when it failed), then records the mailbox's result for this run.
+// Returns `status`, or the first error of those steps when `status` is ok.
+Status settleJob(const JobServices& services, int64_t mailbox_id, int64_t run_id, Status status);
+
 // The factory for the protocols this build supports.
 JobPtr makeJob(const RunItem& item, JobServices services, int64_t run_id, JobFinished done);
 

@@ -489,20 +489,10 @@ void MailboxJob::finish(Status status) {
     writer_->abort();
     writer_.reset();
   }
-  // Everything received completely is made durable and recorded.
-  if (Status s = services_.recorder->flush(); !s.isOk() && status.isOk()) status = s;
   if (connection_) connection_->close();
   timers_.clear();
   token_.clear();
-  // Leave nothing queued: what this job stored is recorded even if it failed.
-  if (Status f = services_.recorder->flush(); !f.isOk() && status.isOk())
-    status = f.withContext("record archived messages");
-  result_.status = std::move(status);
-  if (mailbox_id_ != 0) {
-    Status s = services_.state->recordMailboxResult(mailbox_id_, run_id_,
-                                                    result_.status.isOk() ? "" : result_.status.message());
-    if (!s.isOk() && result_.status.isOk()) result_.status = s;
-  }
+  result_.status = settleJob(services_, mailbox_id_, run_id_, std::move(status));
   on_finished_(*this);
 }
 

@@ -276,13 +276,7 @@ void Pop3Job::finish(Status status) {
   }
   if (connection_) connection_->close();
   token_.clear();
-  if (Status s = services_.recorder->flush(); !s.isOk() && status.isOk()) status = s;
-  result_.status = std::move(status);
-  if (mailbox_id_ != 0) {
-    Status s = services_.state->recordMailboxResult(mailbox_id_, run_id_,
-                                                    result_.status.isOk() ? "" : result_.status.message());
-    if (!s.isOk() && result_.status.isOk()) result_.status = s;
-  }
+  result_.status = settleJob(services_, mailbox_id_, run_id_, std::move(status));
   on_finished_(*this);
 }
 
