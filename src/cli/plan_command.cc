@@ -15,6 +15,7 @@
 #include "src/cli/format.h"
 #include "src/config/config.h"
 #include "src/engine/plan_job.h"
+#include "src/engine/pop3_plan_job.h"
 #include "src/loop/curl_multi_uv.h"
 #include "src/tls/tls_context.h"
 
@@ -28,7 +29,7 @@ struct PlanItem {
   auth::OAuthClientCredentials* tokens = nullptr;
   std::shared_ptr<tls::TlsContext> tls;
   engine::JobSettings settings;
-  std::unique_ptr<engine::PlanJob> job;
+  engine::MailboxPlannerPtr job;
   bool done = false;
   engine::MailboxForecast forecast;  // copied out when the job finishes
 };
@@ -133,6 +134,7 @@ int planCommand(const PlanOptions& options) {
         item.tokens = providers.back().get();
         item.tls = *tls;
         item.settings = settings;
+        if (item.pop3) item.settings.port = app.server.pop3_port;
         items.push_back(std::move(item));
       }
     }
@@ -142,17 +144,19 @@ int planCommand(const PlanOptions& options) {
       std::function<void()> startMore = [&] {
         while (running < std::max<uint32_t>(1, cfg->limits.connections) && next < items.size()) {
           PlanItem& item = items[next++];
-          if (item.pop3) {
-            item.done = true;
-            continue;
-          }
           ++running;
-          item.job = std::make_unique<engine::PlanJob>(&loop, item.tls, item.tokens, state, item.settings, item.mailbox,
-                                                       [&item, &running] {
-                                                         item.forecast = item.job->forecast();
-                                                         item.done = true;
-                                                         --running;
-                                                       });
+          auto finished = [&item, &running] {
+            item.forecast = item.job->forecast();
+            item.done = true;
+            --running;
+          };
+          if (item.pop3) {
+            item.job = std::make_unique<engine::Pop3PlanJob>(&loop, item.tls, item.tokens, state, item.settings,
+                                                             item.mailbox, finished);
+          } else {
+            item.job = std::make_unique<engine::PlanJob>(&loop, item.tls, item.tokens, state, item.settings,
+                                                         item.mailbox, finished);
+          }
           item.job->start();
         }
       };
@@ -177,11 +181,6 @@ int planCommand(const PlanOptions& options) {
     std::printf("  %-32s %8s %12s %10s %10s %-9s %8s\n", "folder", "messages", "uidvalidity", "uidnext", "size",
                 "archived", "to fetch");
   for (const PlanItem& item : items) {
-    if (item.pop3) {
-      std::fprintf(stderr, "mailark: %s: POP3 mailboxes are not planned yet; it is left out of the totals\n",
-                   item.mailbox.c_str());
-      continue;
-    }
     const engine::MailboxForecast& f = item.forecast;
     if (!item.done || !f.status.isOk()) {
       ++failed;

@@ -1,6 +1,5 @@
 #include "src/cli/powershell.h"
 
-#include <set>
 
 namespace mailark::cli {
 

@@ -3,8 +3,8 @@
 #include "src/base/log.h"
 #include "src/imap/server_signals.h"
 #include "src/imap/untagged_data.h"
-#include "src/imap/xoauth2.h"
 #include "src/imap/xoauth2_login.h"
+#include "src/pop3/xoauth2_login.h"
 
 namespace mailark::engine {
 
@@ -129,18 +129,7 @@ void Pop3AccessProbe::start(ProbeTarget target, std::function<void(const ProbeOu
   connection_->open(target_.host, target_.port, target_.timeout_ms, [this](const Status& s) {
     if (!s.isOk()) return fail(ProbeStep::Connect, s);
     step_ = ProbeStep::Authenticate;
-    // Continuation form, as Pop3Job sends it; a "+" after the payload is
-    // the error challenge, answered empty so that the -ERR follows.
-    auto sent = std::make_shared<bool>(false);
-    pop3::Request auth;
-    auth.line = "AUTH XOAUTH2";
-    auth.shape = pop3::Shape::Sasl;
-    auth.on_continuation = [this, sent](std::string_view) -> std::string {
-      if (*sent) return "";
-      *sent = true;
-      return imap::xoauth2InitialResponse(target_.mailbox, target_.token);
-    };
-    auth.done = [this](const pop3::Reply& reply) {
+    pop3::loginXoauth2(*connection_, target_.mailbox, target_.token, [this](const pop3::Reply& reply) {
       target_.token.clear();
       if (!reply.ok)
         return fail(ProbeStep::Authenticate, authRejected("AUTH XOAUTH2 was refused"), "-ERR " + reply.text);
@@ -157,8 +146,7 @@ void Pop3AccessProbe::start(ProbeTarget target, std::function<void(const ProbeOu
         connection_->send(std::move(quit));
       };
       connection_->send(std::move(stat));
-    };
-    connection_->send(std::move(auth));
+    });
   });
 }
 

@@ -6,20 +6,9 @@
 #include "src/engine/folder_filter.h"
 #include "src/imap/mutf7.h"
 #include "src/imap/server_signals.h"
-#include "src/imap/xoauth2.h"
+#include "src/imap/xoauth2_login.h"
 
 namespace mailark::engine {
-
-namespace {
-
-std::string describe(const imap::Response& r) {
-  std::string s = r.status;
-  if (!r.code.empty()) s += " [" + r.code + "]";
-  if (!r.text.empty()) s += " " + r.text;
-  return s;
-}
-
-}  // namespace
 
 MailboxJob::MailboxJob(JobServices services, const JobSettings& settings, std::string mailbox, int64_t run_id,
                        JobFinished on_finished)
@@ -81,51 +70,14 @@ void MailboxJob::connect() {
 }
 
 void MailboxJob::afterGreeting() {
-  if (connection_->capabilitiesKnown()) return authenticate();
-  setPhase(Phase::Capability);
-  connection_->send(imap::CommandBuilder(false).raw("CAPABILITY").build(), [this](imap::Response& r) {
-    if (r.status != "OK") return fail(protocolError("CAPABILITY refused: " + describe(r)));
-    authenticate();
-  });
-}
-
-void MailboxJob::authenticate() {
-  if (!connection_->hasCapability("AUTH=XOAUTH2")) {
-    return fail(authRejected("server " + settings_.host + " does not offer AUTH=XOAUTH2; app-only OAuth needs it"));
-  }
   setPhase(Phase::Authenticating);
-  std::string payload = imap::xoauth2InitialResponse(mailbox_, token_);
-  bool sasl_ir = connection_->hasCapability("SASL-IR");
-  imap::CommandBuilder b(false);
-  b.raw(sasl_ir ? "AUTHENTICATE XOAUTH2 " + payload : "AUTHENTICATE XOAUTH2").logAs("AUTHENTICATE XOAUTH2 <redacted>");
-  // Without SASL-IR the first "+" asks for the payload. Any later "+" is the
-  // server's error challenge (JSON), answered with an empty line so that the
-  // tagged NO follows.
-  auto sent = std::make_shared<bool>(sasl_ir);
-  connection_->send(
-      b.build(),
-      [this](imap::Response& r) {
-        if (r.status == "OK") return afterAuthenticate(r);
-        fail(authRejected("AUTHENTICATE XOAUTH2 failed for " + mailbox_ + ": server answered \"" + describe(r) +
-                          "\": the token was refused for this mailbox; check that the mailbox exists, that the "
-                          "app's service principal is registered in Exchange (New-ServicePrincipal with the "
-                          "Enterprise Application's object id) and that the token audience is the Exchange "
-                          "resource"));
-      },
-      [sent, payload](const std::string&) -> std::string {
-        if (*sent) return "";
-        *sent = true;
-        return payload;
-      });
-}
-
-void MailboxJob::afterAuthenticate(const imap::Response& ok) {
-  // Capabilities can change at login; the tagged OK usually carries them.
-  if (ok.code.rfind("CAPABILITY ", 0) == 0) return listFolders();
-  setPhase(Phase::Capability);
-  connection_->send(imap::CommandBuilder(false).raw("CAPABILITY").build(), [this](imap::Response& r) {
-    if (r.status != "OK") return fail(protocolError("CAPABILITY after login refused: " + describe(r)));
-    listFolders();
+  imap::loginXoauth2(*connection_, mailbox_, token_, [this](const imap::LoginResult& login) {
+    if (login.status.isOk()) return listFolders();
+    if (login.failed_at != imap::LoginStep::Authenticate) return fail(login.status);
+    fail(authRejected(login.status.message() +
+                      ": the token was refused for this mailbox; check that the mailbox exists, that the app's "
+                      "service principal is registered in Exchange (New-ServicePrincipal with the Enterprise "
+                      "Application's object id) and that the token audience is the Exchange resource"));
   });
 }
 
@@ -137,12 +89,12 @@ void MailboxJob::listFolders() {
   send(imap::CommandBuilder(false).raw("LIST \"\" \"*\"").build(), [this](imap::Response& r) {
     if (r.status != "OK") {
       if (imap::classify(r).signal == imap::ServerSignal::NotConnected) {
-        return fail(authRejected("the app cannot open mailbox " + mailbox_ + " (server: \"" + describe(r) +
+        return fail(authRejected("the app cannot open mailbox " + mailbox_ + " (server: \"" + imap::describeResponse(r) +
                                  "\"): grant FullAccess with Add-MailboxPermission -Identity " + mailbox_ +
                                  " -User <service principal id> -AccessRights FullAccess, or enable IMAP for "
                                  "this mailbox with Set-CASMailbox -ImapEnabled $true"));
       }
-      return fail(protocolError("LIST failed: " + describe(r)));
+      return fail(protocolError("LIST failed: " + imap::describeResponse(r)));
     }
     folder_index_ = 0;
     nextFolder();
@@ -183,7 +135,7 @@ void MailboxJob::examineFolder() {
   send(examine.build(), [this](imap::Response& r) {
     if (r.status != "OK") {
       // Deleted between LIST and EXAMINE, or not a mail folder.
-      result_.warnings.push_back("folder \"" + folder_name_ + "\" skipped: EXAMINE answered " + describe(r));
+      result_.warnings.push_back("folder \"" + folder_name_ + "\" skipped: EXAMINE answered " + imap::describeResponse(r));
       ++folder_index_;
       return nextFolder();
     }
@@ -215,7 +167,7 @@ void MailboxJob::syncFlags() {
            .raw("UID FETCH " + range + " (UID FLAGS) (CHANGEDSINCE " + std::to_string(folder_state_.highest_modseq) + ")")
            .build(),
        [this](imap::Response& r) {
-         if (r.status != "OK") return fail(protocolError("flag sync of " + folder_name_ + " failed: " + describe(r)));
+         if (r.status != "OK") return fail(protocolError("flag sync of " + folder_name_ + " failed: " + imap::describeResponse(r)));
          listNewMessages();
        });
 }
@@ -234,7 +186,7 @@ void MailboxJob::listNewMessages() {
   uint32_t from = folder_state_.highest_uid + 1;
   send(imap::CommandBuilder(false).raw("UID FETCH " + std::to_string(from) + ":* (UID RFC822.SIZE)").build(),
        [this, from](imap::Response& r) {
-         if (r.status != "OK") return fail(protocolError("listing UIDs of " + folder_name_ + " failed: " + describe(r)));
+         if (r.status != "OK") return fail(protocolError("listing UIDs of " + folder_name_ + " failed: " + imap::describeResponse(r)));
          Result<std::vector<uint32_t>> archived = services_.state->archivedUids(folder_state_.folder_id, from);
          if (!archived) return fail(archived.status());
          std::vector<ServerMessage> todo = messagesToFetch(listed_, from, *archived);
@@ -259,7 +211,7 @@ void MailboxJob::fetchMore() {
          [this, batch](imap::Response& r) {
            --outstanding_;
            if (Status s = services_.recorder->flush(); !s.isOk()) return fail(s);
-           if (r.status == "BAD") return fail(protocolError("UID FETCH in " + folder_name_ + " failed: " + describe(r)));
+           if (r.status == "BAD") return fail(protocolError("UID FETCH in " + folder_name_ + " failed: " + imap::describeResponse(r)));
            for (uint32_t uid : *batch)
              if (!received_.count(uid)) missing_.push_back(uid);
            fetchMore();

@@ -51,8 +51,6 @@ class MailboxJob : public Job, public imap::ImapConnectionCallbacks, private ima
 
   void connect();
   void afterGreeting();
-  void authenticate();
-  void afterAuthenticate(const imap::Response& ok);
   void listFolders();
   void nextFolder();
   void examineFolder();

@@ -53,7 +53,17 @@ struct MailboxForecast {
   bool bytes_complete = true;    // false when some folder's bytes are unknown
 };
 
-class PlanJob : public imap::ImapConnectionCallbacks {
+// What plan_command drives, whatever the protocol.
+class MailboxPlanner {
+ public:
+  virtual ~MailboxPlanner() = default;
+  virtual void start() = 0;
+  // Complete once the planner's on_finished ran.
+  virtual const MailboxForecast& forecast() const = 0;
+};
+using MailboxPlannerPtr = std::unique_ptr<MailboxPlanner>;
+
+class PlanJob : public MailboxPlanner, public imap::ImapConnectionCallbacks {
  public:
   // `state` may be null (no archive yet: everything is new). `tokens`,
   // `tls` and `state` must outlive the job.
@@ -61,8 +71,8 @@ class PlanJob : public imap::ImapConnectionCallbacks {
           const JobSettings& settings, std::string mailbox, std::function<void()> on_finished);
   ~PlanJob() override;
 
-  void start();
-  const MailboxForecast& forecast() const { return forecast_; }
+  void start() override;
+  const MailboxForecast& forecast() const override { return forecast_; }
 
  private:
   enum class Phase { Idle, Token, Connecting, LoggingIn, Listing, Status, Examining, ListingUids, LoggingOut, Done };

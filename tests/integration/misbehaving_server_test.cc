@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/support/scripted_server.h"
 #include "tests/support/testbed.h"
 
 namespace mailark::test {
@@ -19,30 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class ScriptedServer {
- public:
-  ScriptedServer(const TestBed& bed, const std::string& scenario) {
-    dir_ = makeTempDir("mailark-scripted");
-    pid_ = startProcess({"/usr/bin/python3", std::string(MAILARK_SOURCE_DIR) + "/tests/fakes/scripted_imap_server.py",
-                         "--bed", bed.info().dir, "--dir", dir_, "--scenario", scenario});
-    for (int i = 0; i < 500 && !fs::exists(dir_ + "/port"); ++i) usleep(10000);
-    port_ = std::atoi(readFile(dir_ + "/port").c_str());
-  }
-  ~ScriptedServer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitForExit(pid_);
-    }
-    removeTree(dir_);
-  }
-  int port() const { return port_; }
-  std::string transcript() const { return readFile(dir_ + "/transcript.log"); }
-
- private:
-  std::string dir_;
-  int pid_ = -1;
-  int port_ = 0;
-};
+using ScriptedServer = ScriptedImapServer;
 
 struct Outcome {
   ProcessResult run;

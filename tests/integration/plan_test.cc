@@ -3,6 +3,8 @@
 // after new mail arrives in an archived mailbox.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <simdjson.h>
@@ -72,6 +74,7 @@ TEST(PlanTest, TotalsEqualWhatTheNextRunFetches) {
   EXPECT_GT(first.to_fetch, 0u);
   EXPECT_EQ(first.to_fetch, first.messages);
   EXPECT_EQ(first.per_folder.size(), 18u);  // 3 mailboxes x 6 folders
+  EXPECT_FALSE(std::filesystem::exists(archive + "/state.db")) << "plan must not create the archive";
   EXPECT_EQ(runFetched(config), static_cast<long>(first.to_fetch));
 
   // Archived: nothing left.
@@ -89,6 +92,31 @@ TEST(PlanTest, TotalsEqualWhatTheNextRunFetches) {
   EXPECT_EQ(third.per_folder[info.mailboxes[0] + "/INBOX"], 0u);
   EXPECT_EQ(runFetched(config), 5);
   EXPECT_EQ(planJson(config).to_fetch, 0u);
+}
+
+// POP3 mailboxes are planned by UIDL: the same rule Pop3Job fetches by.
+TEST(PlanTest, Pop3MailboxTotalsEqualWhatTheRunFetches) {
+  TestBed bed({"--mailboxes", "2"});
+  ASSERT_TRUE(bed.ok()) << bed.error();
+  const BedInfo& info = bed.info();
+  std::string path = bed.writeConfig("plan-pop3.toml", info.dir + "/pop3-archive", {info.mailboxes[0]});
+  std::string text = std::regex_replace(readFile(path), std::regex("list = \\["),
+                                        "pop3 = [\"" + info.mailboxes[1] + "\"]\nlist = [");
+  text = std::regex_replace(text, std::regex("\\[server\\]\n"),
+                            "[server]\npop3_port = " + std::to_string(info.pop3_port) + "\n");
+  std::ofstream(path) << text;
+
+  Plan first = planJson(path);
+  EXPECT_EQ(first.failed, 0u);
+  EXPECT_GT(first.per_folder[info.mailboxes[1] + "/INBOX"], 0u);
+  EXPECT_EQ(runFetched(path), static_cast<long>(first.to_fetch));
+  EXPECT_EQ(planJson(path).to_fetch, 0u);
+
+  bed.deliver(info.mailboxes[1], "INBOX", 2, 21);
+  Plan after = planJson(path);
+  EXPECT_EQ(after.to_fetch, 2u);
+  EXPECT_EQ(after.per_folder[info.mailboxes[1] + "/INBOX"], 2u);
+  EXPECT_EQ(runFetched(path), 2);
 }
 
 TEST(PlanTest, TableShowsTotalsAndEtaAtTheGivenRate) {
