@@ -22,4 +22,16 @@ Result<auth::OAuthSettings> oauthSettingsFor(const config::AppConfig& app) {
   return oauth;
 }
 
+engine::JobSettings jobSettingsFor(const config::AppConfig& app, const config::ImapConfig& imap) {
+  engine::JobSettings settings;
+  settings.host = app.server.host;
+  settings.port = app.server.port;
+  settings.idle_timeout_ms = uint64_t{app.server.timeout_seconds} * 1000;
+  settings.pipeline_depth = imap.pipeline_depth;
+  settings.include_non_mail_folders = imap.include_non_mail_folders;
+  settings.limits.max_line = size_t{imap.max_line_kb} * 1024;
+  settings.limits.max_literal = uint64_t{imap.max_message_mb} << 20;
+  return settings;
+}
+
 }  // namespace mailark::cli

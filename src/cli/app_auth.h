@@ -4,6 +4,7 @@
 #include "mailark/status.h"
 #include "src/auth/oauth_client_credentials.h"
 #include "src/config/config.h"
+#include "src/engine/job.h"
 
 namespace mailark::cli {
 
@@ -12,5 +13,9 @@ namespace mailark::cli {
 // load or do not match). `ca_file` of the app's server is also trusted for
 // the token endpoint.
 Result<auth::OAuthSettings> oauthSettingsFor(const config::AppConfig& app);
+
+// The per-connection settings of an app's mailboxes (server, timeouts,
+// IMAP tuning), shared by `run` and `plan`.
+engine::JobSettings jobSettingsFor(const config::AppConfig& app, const config::ImapConfig& imap);
 
 }  // namespace mailark::cli

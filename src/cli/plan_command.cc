@@ -121,12 +121,7 @@ int planCommand(const PlanOptions& options) {
         break;
       }
       providers.push_back(std::make_unique<auth::OAuthClientCredentials>(&loop, http, std::move(*oauth)));
-      engine::JobSettings settings;
-      settings.host = app.server.host;
-      settings.port = app.server.port;
-      settings.idle_timeout_ms = uint64_t{app.server.timeout_seconds} * 1000;
-      settings.include_non_mail_folders = cfg->imap.include_non_mail_folders;
-      settings.limits.max_line = size_t{cfg->imap.max_line_kb} * 1024;
+      engine::JobSettings settings = jobSettingsFor(app, cfg->imap);
       for (const config::MailboxSpec& m : app.mailboxes) {
         PlanItem item;
         item.mailbox = m.address;

@@ -72,14 +72,7 @@ int runCommand(const RunOptions& options) {
         break;
       }
       providers.push_back(std::make_unique<auth::OAuthClientCredentials>(&loop, http, std::move(*oauth)));
-      engine::JobSettings settings;
-      settings.host = app.server.host;
-      settings.port = app.server.port;
-      settings.idle_timeout_ms = uint64_t{app.server.timeout_seconds} * 1000;
-      settings.pipeline_depth = cfg->imap.pipeline_depth;
-      settings.include_non_mail_folders = cfg->imap.include_non_mail_folders;
-      settings.limits.max_line = size_t{cfg->imap.max_line_kb} * 1024;
-      settings.limits.max_literal = uint64_t{cfg->imap.max_message_mb} << 20;
+      engine::JobSettings settings = jobSettingsFor(app, cfg->imap);
       for (const config::MailboxSpec& m : app.mailboxes) {
         engine::Protocol protocol = m.protocol == config::Protocol::Pop3 ? engine::Protocol::Pop3 : engine::Protocol::Imap;
         engine::JobSettings item_settings = settings;
