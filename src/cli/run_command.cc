@@ -73,6 +73,7 @@ int runCommand(const RunOptions& options) {
       }
       providers.push_back(std::make_unique<auth::OAuthClientCredentials>(&loop, http, std::move(*oauth)));
       engine::JobSettings settings = jobSettingsFor(app, cfg->imap);
+      settings.connections_per_mailbox = cfg->limits.connections_per_mailbox;
       for (const config::MailboxSpec& m : app.mailboxes) {
         engine::Protocol protocol = m.protocol == config::Protocol::Pop3 ? engine::Protocol::Pop3 : engine::Protocol::Imap;
         engine::JobSettings item_settings = settings;

@@ -47,6 +47,7 @@ class Loader {
   Status checkPrivateFile(const std::string& file, const char* key);
   Status loadServer(const toml::table& root);
   Status loadMailboxes(const toml::table& root);
+  Status loadLimits(const toml::table& root);
   Status loadImap(const toml::table& root);
   Status getNumber(const toml::table& t, const char* section, const char* key, int64_t min, int64_t max,
                    uint32_t* out) const;
@@ -288,11 +289,37 @@ Status Loader::getNumber(const toml::table& t, const char* section, const char* 
   return Status::ok();
 }
 
+Status Loader::loadLimits(const toml::table& root) {
+  const toml::table* limits = root["limits"].as_table();
+  if (limits == nullptr) return Status::ok();
+  MAILARK_RETURN_IF_ERROR(checkKeys(*limits, "limits",
+                                    {"connections", "connections_per_mailbox", "allow_many_connections_per_mailbox"}));
+  LimitsConfig& c = c_.limits;
+  MAILARK_RETURN_IF_ERROR(getNumber(*limits, "limits", "connections", 1, 1000, &c.connections));
+  MAILARK_RETURN_IF_ERROR(getNumber(*limits, "limits", "connections_per_mailbox", 1, 16, &c.connections_per_mailbox));
+  if (const toml::node* n = limits->get("allow_many_connections_per_mailbox")) {
+    if (!n->is_boolean()) return error("[limits] allow_many_connections_per_mailbox must be true or false");
+    c.allow_many_connections_per_mailbox = n->as_boolean()->get();
+  }
+  if (c.connections_per_mailbox > 4) {
+    if (!c.allow_many_connections_per_mailbox) {
+      return error("[limits] connections_per_mailbox = " + std::to_string(c.connections_per_mailbox) +
+                   " is above 4: Exchange Online allows about 16-20 connections per mailbox, shared with every "
+                   "other client of that mailbox; set allow_many_connections_per_mailbox = true to use it anyway");
+    }
+    c_.warnings.push_back("[limits] connections_per_mailbox = " + std::to_string(c.connections_per_mailbox) +
+                          ": more than 4 connections per mailbox may exhaust Exchange Online's per-mailbox limit "
+                          "(~16-20, shared with users' own clients)");
+  }
+  return Status::ok();
+}
+
 Status Loader::loadImap(const toml::table& root) {
   const toml::table* imap = root["imap"].as_table();
   if (imap == nullptr) return Status::ok();
   MAILARK_RETURN_IF_ERROR(
-      checkKeys(*imap, "imap", {"include_non_mail_folders", "pipeline_depth", "max_line_kb", "max_message_mb"}));
+      checkKeys(*imap, "imap",
+                {"include_non_mail_folders", "pipeline_depth", "max_line_kb", "max_message_mb", "batch_messages"}));
   ImapConfig& c = c_.imap;
   if (const toml::node* n = imap->get("include_non_mail_folders")) {
     if (!n->is_boolean()) return error("[imap] include_non_mail_folders must be true or false");
@@ -301,6 +328,7 @@ Status Loader::loadImap(const toml::table& root) {
   MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "pipeline_depth", 1, 16, &c.pipeline_depth));
   MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "max_line_kb", 64, 65536, &c.max_line_kb));
   MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "max_message_mb", 1, 4096, &c.max_message_mb));
+  MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "batch_messages", 1, 10000, &c.batch_messages));
   return Status::ok();
 }
 
@@ -468,14 +496,7 @@ Result<Config> Loader::load() {
   MAILARK_RETURN_IF_ERROR(getNumber(*archive, "archive", "pack_size_mb", 1, 1 << 20, &c_.archive.pack_size_mb));
   if (c_.archive.path.empty()) return error("[archive] path is required");
   c_.archive.path = resolve(c_.archive.path);
-  if (const toml::table* limits = root["limits"].as_table()) {
-    MAILARK_RETURN_IF_ERROR(checkKeys(*limits, "limits", {"connections"}));
-    if (const toml::node* n = limits->get("connections")) {
-      auto v = n->value<int64_t>();
-      if (!v || *v < 1 || *v > 1000) return error("[limits] connections must be from 1 to 1000");
-      c_.limits.connections = static_cast<uint32_t>(*v);
-    }
-  }
+  MAILARK_RETURN_IF_ERROR(loadLimits(root));
   MAILARK_RETURN_IF_ERROR(loadImap(root));
   if (app_array != nullptr) {
     MAILARK_RETURN_IF_ERROR(loadApps(root, *app_array));

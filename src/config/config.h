@@ -63,10 +63,15 @@ struct ImapConfig {
   uint32_t pipeline_depth = 2;            // UID FETCH commands in flight per connection
   uint32_t max_line_kb = 1024;            // longest response line outside literals
   uint32_t max_message_mb = 1024;         // largest message accepted (Exchange allows 150 MB)
+  uint32_t batch_messages = 250;          // messages per UID FETCH (also the unit a folder is split by)
 };
 
 struct LimitsConfig {
-  uint32_t connections = 16;  // mailboxes archived at once (one connection each)
+  uint32_t connections = 100;            // IMAP/POP3 connections open at once, over all mailboxes
+  uint32_t connections_per_mailbox = 2;  // Exchange counts ~16-20 per mailbox, other clients included
+  // More than 4 per mailbox needs this, since other clients of the mailbox
+  // share Exchange's per-mailbox budget.
+  bool allow_many_connections_per_mailbox = false;
 };
 
 struct Config {

@@ -21,6 +21,7 @@ RunReport ArchiveRun::run() {
   auto started = std::chrono::steady_clock::now();
   started_ = started;
   if (observer_) observer_->onRunStarted(items_.size());
+  base_.budget = this;
   base_.on_throttled = [this](const std::string& mailbox, std::chrono::milliseconds backoff) {
     onThrottled(mailbox, backoff);
   };
@@ -163,7 +164,7 @@ void ArchiveRun::onThrottled(const std::string& mailbox, std::chrono::millisecon
   gate.last_throttle = now;
   // One burst of throttling (many connections told at once) halves once.
   if (gate.limit <= 1 || now - gate.last_change < std::chrono::seconds(5)) return;
-  gate.limit = std::max<size_t>(1, std::min(gate.limit, std::max<size_t>(gate.active, 1)) / 2);
+  gate.limit = std::max<size_t>(1, std::min(gate.limit, std::max<size_t>(gate.active + gate.extras, 1)) / 2);
   gate.last_change = now;
   log::warn("the server is throttling: lowering concurrency to " + std::to_string(gate.limit) +
             " connection(s) for the app of " + mailbox);
@@ -183,11 +184,11 @@ void ArchiveRun::adjustConcurrency() {
 }
 
 void ArchiveRun::startMore() {
-  while (!stopping_ && active_.size() < max_connections_) {
+  while (!stopping_ && connectionsInUse() < max_connections_) {
     // The first queued mailbox whose app has room under its current limit.
     auto it = std::find_if(queue_.begin(), queue_.end(), [this](const RunItem& item) {
       const AppGate& gate = gates_[item.tokens];
-      return gate.active < gate.limit;
+      return gate.active + gate.extras < gate.limit;
     });
     if (it == queue_.end()) return;
     RunItem item = std::move(*it);
@@ -209,6 +210,33 @@ void ArchiveRun::startMore() {
     if (observer_) observer_->onMailboxStarted(item.mailbox);
     raw->start();
   }
+}
+
+bool ArchiveRun::tryAcquireExtra(const Job& job) {
+  if (stopping_ || connectionsInUse() >= max_connections_) return false;
+  auto app = job_app_.find(&job);
+  if (app == job_app_.end()) return false;
+  AppGate& gate = gates_[app->second];
+  if (gate.active + gate.extras >= gate.limit) return false;
+  // A mailbox waiting to start comes first: a new mailbox gains as much as
+  // a second connection and spreads the load over more of Exchange's
+  // per-mailbox limits.
+  bool startable = std::any_of(queue_.begin(), queue_.end(), [this](const RunItem& item) {
+    const AppGate& g = gates_[item.tokens];
+    return g.active + g.extras < g.limit;
+  });
+  if (startable) return false;
+  ++gate.extras;
+  ++extras_;
+  return true;
+}
+
+void ArchiveRun::releaseExtra(const Job& job) {
+  auto app = job_app_.find(&job);
+  if (app == job_app_.end() || extras_ == 0) return;
+  AppGate& gate = gates_[app->second];
+  if (gate.extras > 0) --gate.extras;
+  --extras_;
 }
 
 void ArchiveRun::record(const std::string& mailbox, const JobResult& r) {

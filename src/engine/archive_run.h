@@ -1,5 +1,6 @@
-// ArchiveRun: archives a list of mailboxes on one libuv loop, running up to
-// `max_connections` jobs at once. Mailboxes of one app share its
+// ArchiveRun: archives a list of mailboxes on one libuv loop, with up to
+// `max_connections` connections open at once: one per running job, and
+// extra ones for jobs with work to spread once no mailbox waits to start. Mailboxes of one app share its
 // TokenProvider: one token for the whole tenant.
 //
 // Each app's token is fetched once before its mailboxes start, so a bad
@@ -40,7 +41,7 @@ struct RunReport {
   std::chrono::steady_clock::duration elapsed{};
 };
 
-class ArchiveRun {
+class ArchiveRun : private ConnectionBudget {
  public:
   // `base` supplies the loop, store and state; each item brings its own
   // token provider, TLS context and settings.
@@ -69,6 +70,10 @@ class ArchiveRun {
   void adjustConcurrency();
   void installSignals();
   void closeSignals();
+  size_t connectionsInUse() const { return active_.size() + extras_; }
+  // ConnectionBudget: extras only while no queued mailbox could start.
+  bool tryAcquireExtra(const Job& job) override;
+  void releaseExtra(const Job& job) override;
 
   JobServices base_;
   JobFactory factory_;
@@ -82,13 +87,15 @@ class ArchiveRun {
   // raised again when it stops (additive increase, multiplicative decrease).
   struct AppGate {
     size_t limit = 0;
-    size_t active = 0;
+    size_t active = 0;  // jobs (one connection each)
+    size_t extras = 0;  // their extra connections
     std::chrono::steady_clock::time_point last_throttle{};
     std::chrono::steady_clock::time_point last_change{};
   };
   std::map<TokenProvider*, AppGate> gates_;
   std::map<std::string, TokenProvider*> app_of_;  // mailbox -> its app
   std::map<const Job*, TokenProvider*> job_app_;
+  size_t extras_ = 0;  // extra connections held by jobs, over all apps
   size_t apps_ = 0;
   int64_t run_id_ = 0;
   RunReport report_;

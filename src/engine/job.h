@@ -23,12 +23,15 @@ namespace mailark::engine {
 
 enum class Protocol { Imap, Pop3 };
 
+class Job;
+
 struct JobResult {
   Status status;
   uint64_t folders = 0;
   uint64_t messages = 0;  // fetched this run
   uint64_t bytes = 0;
   uint64_t flag_updates = 0;  // archived messages whose flags changed (CONDSTORE)
+  uint32_t connections = 0;   // most connections this mailbox had open at once
   std::vector<std::string> warnings;  // e.g. folders that vanished, UIDs the server did not return
 };
 
@@ -39,8 +42,21 @@ struct JobSettings {
   uint64_t batch_bytes = 16ull << 20;  // per UID FETCH, by RFC822.SIZE estimate
   size_t batch_count = 250;
   size_t pipeline_depth = 2;             // UID FETCH commands in flight per connection
+  size_t connections_per_mailbox = 2;    // IMAP: the first, plus extras while the run has room
   bool include_non_mail_folders = false; // Calendar, Contacts, ... (see folder_filter.h)
   imap::Limits limits;
+};
+
+// The run's connection limit as a job sees it: every job holds one
+// connection by right; a job that has work to spread may open more while
+// the run has room (no mailbox waiting to start, the app's concurrency limit
+// not reached).
+class ConnectionBudget {
+ public:
+  virtual ~ConnectionBudget() = default;
+  // True when `job` may open one more connection now; it counts until released.
+  virtual bool tryAcquireExtra(const Job& job) = 0;
+  virtual void releaseExtra(const Job& job) = 0;
 };
 
 // Everything a job borrows; all must outlive the job.
@@ -51,6 +67,7 @@ struct JobServices {
   ContentStore* store = nullptr;
   StateStore* state = nullptr;
   MessageRecorder* recorder = nullptr;  // stores message bytes, then rows
+  ConnectionBudget* budget = nullptr;   // null: one connection per job
   std::function<void(const std::string& mailbox, std::chrono::milliseconds backoff)> on_throttled;  // may be empty
 };
 

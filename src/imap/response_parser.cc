@@ -228,6 +228,12 @@ Status ResponseParser::State::startLiteral(uint64_t size) {
   if (response.kind == Response::Kind::Untagged && root.size() >= 2 &&
       root[0].type == Value::Type::Number && root[1].isAtom("FETCH")) {
     context.fetch_sequence = root[0].number;
+    if (stack.depth() == 1) {  // directly in the FETCH item list
+      for (size_t i = 0; i + 1 < top.size(); i += 2) {
+        if (top[i].isAtom("UID") && top[i + 1].type == Value::Type::Number && top[i + 1].number <= UINT32_MAX)
+          context.fetch_uid = static_cast<uint32_t>(top[i + 1].number);
+      }
+    }
   }
   sink = callbacks->onLiteralStart(context);
   if (sink == nullptr && size > limits.max_buffered_literal) {

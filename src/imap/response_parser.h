@@ -73,6 +73,9 @@ struct LiteralContext {
   std::string_view preceding_atom;
   // For "* n FETCH" responses, n; else 0.
   uint64_t fetch_sequence = 0;
+  // For a literal in a FETCH's item list: the UID sent before it in the same
+  // list ("UID u ... BODY[] {n}"); else 0. Lets a client resume that message.
+  uint32_t fetch_uid = 0;
 };
 
 // Called from inside ResponseParser::feed(). REQUIRES: a callback neither

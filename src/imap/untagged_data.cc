@@ -17,6 +17,17 @@ bool equalsNoCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+std::optional<uint64_t> partialOrigin(std::string_view name) {
+  constexpr std::string_view kPrefix = "BODY[]<";
+  if (name.size() < kPrefix.size() + 2 || name.back() != '>' || !equalsNoCase(name.substr(0, kPrefix.size()), kPrefix))
+    return std::nullopt;
+  std::string_view digits = name.substr(kPrefix.size(), name.size() - kPrefix.size() - 1);
+  uint64_t origin = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), origin);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return origin;
+}
+
 std::optional<FetchData> parseFetch(const Response& r) {
   if (r.kind != Response::Kind::Untagged || r.values.size() < 3) return std::nullopt;
   if (r.values[0].type != Value::Type::Number || !r.values[1].isAtom("FETCH") ||
@@ -46,7 +57,8 @@ std::optional<FetchData> parseFetch(const Response& r) {
         flags += valueText(f);
       }
       d.flags = std::move(flags);
-    } else if (name.isAtom("BODY[]")) {
+    } else if (std::optional<uint64_t> origin = partialOrigin(name.text); name.isAtom("BODY[]") || origin) {
+      d.body_origin = origin;
       if (value.type == Value::Type::StreamedLiteral) d.body_streamed = true;
       else if (value.type == Value::Type::String) d.body = value.text;
       else if (value.type == Value::Type::Nil) d.body_nil = true;

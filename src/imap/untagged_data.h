@@ -20,7 +20,11 @@ struct FetchData {
   bool body_streamed = false;          // BODY[] went to a literal sink
   std::optional<std::string> body;     // BODY[] delivered inline (quoted or buffered)
   bool body_nil = false;               // BODY[] NIL: the server had no bytes
+  std::optional<uint64_t> body_origin; // "BODY[]<n>": the body is a partial fetch from byte n
 };
+
+// For the item name "BODY[]<n>" (a partial fetch's answer): n; else nullopt.
+std::optional<uint64_t> partialOrigin(std::string_view item_name);
 
 // For "* n FETCH (...)"; nullopt for anything else or a malformed FETCH.
 std::optional<FetchData> parseFetch(const Response& response);

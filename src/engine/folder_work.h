@@ -1,0 +1,60 @@
+// FolderWork: one folder of a mailbox as the connections of its MailboxJob
+// share it. One connection plans the folder (EXAMINE, flag sync, list new
+// UIDs); the UID FETCH batches it makes (UID ranges) are then taken by every
+// connection that has the folder selected, so a large folder is split across
+// the mailbox's connections.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mailark/content_store.h"
+#include "mailark/state_store.h"
+#include "src/engine/folder_plan.h"
+
+namespace mailark::engine {
+
+// A message whose BODY[] was cut off by a lost connection after enough bytes
+// to be worth keeping: a connection continues it with a partial fetch
+// (BODY.PEEK[]<offset.length>) instead of starting over. The store hashes
+// the bytes as they come, so the SHA-256 covers the whole message.
+struct PartialMessage {
+  uint32_t uid = 0;
+  ObjectWriterPtr writer;  // the bytes received so far
+  uint64_t total = 0;      // the literal size the server announced
+  std::string internaldate;
+  std::string flags;
+};
+
+struct FolderWork {
+  enum class Stage { Waiting, Planning, Fetching, Done };
+
+  std::string raw_name;  // as LIST sent it (modified UTF-7), for commands
+  std::string name;      // decoded, as recorded
+  Stage stage = Stage::Waiting;
+  bool no_helpers = false;  // a second connection could not select it
+
+  // From the planning EXAMINE.
+  uint32_t uidvalidity = 0;
+  uint32_t uidnext = 0;
+  uint64_t modseq = 0;
+  FolderState state;
+  std::vector<ServerMessage> listed;  // UIDs above the progress when planned
+
+  std::deque<std::vector<uint32_t>> batches;  // not yet sent
+  std::deque<PartialMessage> partials;        // cut off, waiting to be continued
+  size_t in_flight = 0;  // batches and continuations out, over all connections
+  std::set<uint32_t> requested;
+  std::set<uint32_t> received;
+  std::vector<uint32_t> missing;  // asked for, answered without them
+  bool retried_missing = false;
+  bool gaps = false;  // some UIDs never came: progress must not pass them
+
+  bool hasWork() const { return !batches.empty() || !partials.empty(); }
+  bool drained() const { return stage == Stage::Fetching && !hasWork() && in_flight == 0; }
+};
+
+}  // namespace mailark::engine
