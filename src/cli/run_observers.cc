@@ -104,7 +104,8 @@ class JsonEventLog : public engine::RunObserver {
   void onMailboxFinished(const std::string& m, const engine::JobResult& r) override {
     std::string f = mailboxField(m) + ",\"ok\":" + (r.status.isOk() ? "true" : "false") +
                     ",\"messages\":" + std::to_string(r.messages) + ",\"bytes\":" + std::to_string(r.bytes) +
-                    ",\"folders\":" + std::to_string(r.folders) + ",\"warnings\":" + std::to_string(r.warnings.size());
+                    ",\"folders\":" + std::to_string(r.folders) + ",\"connections\":" + std::to_string(r.connections) +
+                    ",\"warnings\":" + std::to_string(r.warnings.size());
     if (!r.status.isOk()) {
       f += ",\"error\":";
       appendJsonString(f, r.status.message());
@@ -118,7 +119,8 @@ class JsonEventLog : public engine::RunObserver {
                     std::to_string(p.mailboxes_done - p.mailboxes_failed) + ",\"failed\":" +
                     std::to_string(p.mailboxes_failed) + ",\"messages\":" + std::to_string(p.messages) +
                     ",\"bytes\":" + std::to_string(p.bytes) + ",\"seconds\":" + std::to_string(seconds(p.elapsed)) +
-                    ",\"interrupted\":" + (interrupted ? "true" : "false");
+                    ",\"interrupted\":" + (interrupted ? "true" : "false") +
+                    ",\"peak_connections\":" + std::to_string(p.peak_connections);
     if (!fatal.isOk()) {
       f += ",\"error\":";
       appendJsonString(f, fatal.message());
@@ -176,6 +178,9 @@ class MetricsFile : public engine::RunObserver {
     metric("mailark_bytes_fetched_total", "counter", "Message bytes fetched this run.", std::to_string(p.bytes));
     metric("mailark_throttle_events_total", "counter", "Times a server asked for a backoff this run.",
            std::to_string(throttle_events_));
+    metric("mailark_connections", "gauge", "IMAP/POP3 connections open.", std::to_string(p.connections));
+    metric("mailark_connections_peak", "gauge", "Most connections open at once this run.",
+           std::to_string(p.peak_connections));
     std::string tmp = path_ + ".tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);

@@ -112,6 +112,8 @@ RunProgress ArchiveRun::progress() const {
     p.bytes += job->result().bytes;
     if (job->throttled()) ++p.mailboxes_throttled;
   }
+  p.connections = connectionsInUse();
+  p.peak_connections = peak_connections_;
   p.elapsed = std::chrono::steady_clock::now() - started_;
   return p;
 }
@@ -207,6 +209,7 @@ void ArchiveRun::startMore() {
     ++gates_[item.tokens].active;
     job_app_[raw] = item.tokens;
     active_.push_back(std::move(job));
+    peak_connections_ = std::max(peak_connections_, connectionsInUse());
     if (observer_) observer_->onMailboxStarted(item.mailbox);
     raw->start();
   }
@@ -228,6 +231,7 @@ bool ArchiveRun::tryAcquireExtra(const Job& job) {
   if (startable) return false;
   ++gate.extras;
   ++extras_;
+  peak_connections_ = std::max(peak_connections_, connectionsInUse());
   return true;
 }
 

@@ -96,6 +96,7 @@ class ArchiveRun : private ConnectionBudget {
   std::map<std::string, TokenProvider*> app_of_;  // mailbox -> its app
   std::map<const Job*, TokenProvider*> job_app_;
   size_t extras_ = 0;  // extra connections held by jobs, over all apps
+  size_t peak_connections_ = 0;
   size_t apps_ = 0;
   int64_t run_id_ = 0;
   RunReport report_;

@@ -199,8 +199,7 @@ void ImapSession::listNewMessages(FolderWork& folder) {
          Result<std::vector<uint32_t>> archived = ctx_.services.state->archivedUids(folder.state.folder_id, from);
          if (!archived) return lose(archived.status());
          std::vector<ServerMessage> todo = messagesToFetch(listed_, from, *archived);
-         std::vector<std::vector<uint32_t>> batches =
-             fetchBatches(todo, ctx_.settings.batch_bytes, ctx_.settings.batch_count);
+         std::vector<std::vector<uint32_t>> batches = fetchBatches(todo, batchBytes(todo), ctx_.settings.batch_count);
          folder.listed = std::move(listed_);
          folder.batches.assign(std::make_move_iterator(batches.begin()), std::make_move_iterator(batches.end()));
          folder.requested.clear();
@@ -211,6 +210,18 @@ void ImapSession::listNewMessages(FolderWork& folder) {
          setPhase(Phase::Idle);
          host_.onPlanned(*this, folder);
        });
+}
+
+uint64_t ImapSession::batchBytes(const std::vector<ServerMessage>& todo) const {
+  // Small enough that every connection of the mailbox can keep its pipeline
+  // full on this folder, large enough that round trips stay rare.
+  constexpr uint64_t kMinBatchBytes = 1 << 20;
+  uint64_t total = 0;
+  for (const ServerMessage& m : todo) total += m.size;
+  uint64_t batches = std::max<size_t>(1, ctx_.settings.connections_per_mailbox) *
+                     std::max<size_t>(1, ctx_.settings.pipeline_depth) * 2;
+  return std::clamp<uint64_t>(total / batches, std::min(kMinBatchBytes, ctx_.settings.batch_bytes),
+                              ctx_.settings.batch_bytes);
 }
 
 void ImapSession::help(FolderWork& folder) {

@@ -111,6 +111,7 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
   void startPlannedFolder(FolderWork& folder);
   void syncFlags(FolderWork& folder);
   void listNewMessages(FolderWork& folder);
+  uint64_t batchBytes(const std::vector<ServerMessage>& todo) const;
   void sendBatch(FolderWork& folder);
   void continuePartial(FolderWork& folder);
   void partialAnswered(FolderWork& folder, imap::Response& r);

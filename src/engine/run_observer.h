@@ -19,6 +19,8 @@ struct RunProgress {
   uint64_t mailboxes_throttled = 0;  // active jobs waiting out a server backoff
   uint64_t messages = 0;             // fetched so far this run
   uint64_t bytes = 0;
+  uint64_t connections = 0;       // open now, over all mailboxes
+  uint64_t peak_connections = 0;  // most open at once so far
   std::chrono::steady_clock::duration elapsed{};
 };
 

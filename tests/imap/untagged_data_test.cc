@@ -30,7 +30,9 @@ class Collector : public ParserCallbacks {
  public:
   explicit Collector(bool stream_body) : stream_body_(stream_body) {}
   LiteralSink* onLiteralStart(const LiteralContext& c) override {
-    if (!stream_body_ || c.preceding_atom != "BODY[]") return nullptr;
+    uids_.push_back(c.fetch_uid);
+    bool body = c.preceding_atom == "BODY[]" || partialOrigin(c.preceding_atom).has_value();
+    if (!stream_body_ || !body) return nullptr;
     ++streamed_literals_;
     return &sink_;
   }
@@ -38,12 +40,14 @@ class Collector : public ParserCallbacks {
 
   bool stream_body_;
   int streamed_literals_ = 0;
+  std::vector<uint32_t> uids_;  // LiteralContext::fetch_uid of each literal
   StringSink sink_;
   std::vector<Response> responses_;
 };
 
 struct Parsed {
   std::vector<Response> responses;
+  std::vector<uint32_t> literal_uids;
   std::string streamed;  // all bytes the BODY[] sink received
   int streamed_literals = 0;
 };
@@ -60,7 +64,8 @@ Parsed parse(std::string_view bytes, bool stream_body = false, size_t chunk = SI
     off += n;
   }
   EXPECT_TRUE(parser.idle()) << "incomplete response in: " << bytes;
-  return {std::move(collector.responses_), std::move(collector.sink_.bytes_), collector.streamed_literals_};
+  return {std::move(collector.responses_), std::move(collector.uids_), std::move(collector.sink_.bytes_),
+          collector.streamed_literals_};
 }
 
 // The single Response in `bytes`.
@@ -104,6 +109,47 @@ TEST(ParseFetch, StreamedBody) {
     EXPECT_TRUE(d->body_streamed);
     EXPECT_FALSE(d->body.has_value());
   }
+}
+
+TEST(ParseFetch, LiteralKnowsTheUidSentBeforeIt) {
+  Parsed p = parse(fetchWithLiteral(), /*stream_body=*/true);
+  EXPECT_EQ(p.literal_uids, std::vector<uint32_t>{4242});
+  // No UID before the literal (or none at all): 0.
+  Parsed q = parse("* 3 FETCH (BODY[] {2}\r\nab UID 9)\r\n", /*stream_body=*/true);
+  EXPECT_EQ(q.literal_uids, std::vector<uint32_t>{0});
+}
+
+TEST(ParseFetch, PartialBodyCarriesItsOrigin) {
+  std::string part = "tail of the message\r\n";
+  for (size_t chunk : {SIZE_MAX, size_t{1}}) {
+    Parsed p = parse("* 2 FETCH (UID 77 BODY[]<1048576> {" + std::to_string(part.size()) + "}\r\n" + part + ")\r\n",
+                     /*stream_body=*/true, chunk);
+    ASSERT_EQ(p.responses.size(), 1u);
+    EXPECT_EQ(p.streamed, part);
+    EXPECT_EQ(p.literal_uids, std::vector<uint32_t>{77});
+    std::optional<FetchData> d = parseFetch(p.responses[0]);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_TRUE(d->body_streamed);
+    ASSERT_TRUE(d->body_origin.has_value());
+    EXPECT_EQ(*d->body_origin, 1048576u);
+  }
+  // An empty continuation may come as a quoted string.
+  std::optional<FetchData> e = parseFetch(one("* 2 FETCH (UID 77 BODY[]<500> \"\")\r\n"));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->body, "");
+  EXPECT_EQ(e->body_origin, 500u);
+  // A whole body has no origin.
+  EXPECT_FALSE(parseFetch(one("* 2 FETCH (UID 77 BODY[] \"x\")\r\n"))->body_origin.has_value());
+}
+
+TEST(PartialOrigin, OnlyWellFormedOrigins) {
+  EXPECT_EQ(partialOrigin("BODY[]<0>"), 0u);
+  EXPECT_EQ(partialOrigin("body[]<123>"), 123u);
+  EXPECT_FALSE(partialOrigin("BODY[]").has_value());
+  EXPECT_FALSE(partialOrigin("BODY[]<>").has_value());
+  EXPECT_FALSE(partialOrigin("BODY[]<12x>").has_value());
+  EXPECT_FALSE(partialOrigin("BODY[]<99999999999999999999999>").has_value());
+  EXPECT_FALSE(partialOrigin("BODY[TEXT]<5>").has_value());
 }
 
 TEST(ParseFetch, BufferedLiteralBodyIsInline) {
