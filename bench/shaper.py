@@ -21,6 +21,10 @@ Flow control: at most --queue-kib bytes (default: twice the bandwidth-delay
 product, at least 256 KiB) wait inside the proxy per direction; beyond that
 the proxy stops reading, so TCP back-pressure reaches the sender.
 
+--cut-after-kib N resets the first --cut-connections connections (default
+1) once the server has sent N KiB on them: a connection dropped in the
+middle of a large message, for resume tests.
+
 --port-file gets the listening port once it is bound. On SIGTERM/SIGINT
 the proxy writes --stats-file (JSON: connections accepted, peak concurrent
 connections, bytes each way) and exits.
@@ -45,12 +49,13 @@ class Stats:
         self.upstream_failures = 0
         self.bytes_up = 0    # client -> server
         self.bytes_down = 0  # server -> client
+        self.cuts = 0        # connections cut on purpose (--cut-after-kib)
 
     def as_dict(self):
         return {"connections": self.accepted, "peak_concurrent": self.peak,
                 "upstream_failures": self.upstream_failures,
                 "bytes_client_to_server": self.bytes_up,
-                "bytes_server_to_client": self.bytes_down}
+                "bytes_server_to_client": self.bytes_down, "cuts": self.cuts}
 
 
 class Link:
@@ -143,8 +148,17 @@ async def handle(client_reader, client_writer, args, stats):
         def count_up(n):
             stats.bytes_up += n
 
+        received = [0]
+
         def count_down(n):
             stats.bytes_down += n
+            received[0] += n
+            if (args.cut_after_kib and stats.cuts < args.cut_connections
+                    and received[0] >= args.cut_after_kib * 1024):
+                # A dropped connection mid-transfer: both sides reset at once.
+                stats.cuts += 1
+                client_writer.transport.abort()
+                up_writer.transport.abort()
 
         await asyncio.gather(up.pump_in(client_reader, count_up), up.pump_out(up_writer),
                              down.pump_in(up_reader, count_down), down.pump_out(client_writer))
@@ -197,6 +211,10 @@ def main():
                    help="per-connection, per-direction rate in Mbit/s (0: unlimited)")
     p.add_argument("--queue-kib", type=int, default=0,
                    help="bytes held per direction before back-pressure (default 2 x BDP, >= 256)")
+    p.add_argument("--cut-after-kib", type=int, default=0,
+                   help="reset a connection once the server sent it this many KiB (fault injection)")
+    p.add_argument("--cut-connections", type=int, default=1,
+                   help="how many connections --cut-after-kib resets (default 1)")
     p.add_argument("--port-file")
     p.add_argument("--stats-file")
     args = p.parse_args()

@@ -422,8 +422,9 @@ void ImapSession::giveWorkBack() {
 
 void ImapSession::lose(const Status& reason) {
   if (phase_ == Phase::Closed) return;
+  Status located = reason.withContext(where());
   close();
-  host_.onLost(*this, reason);
+  host_.onLost(*this, located);
 }
 
 void ImapSession::onConnectionLost(const Status& reason) {

@@ -52,8 +52,8 @@ class SessionHost {
   virtual void onPlanned(ImapSession& session, FolderWork& folder) = 0;
   // One batch or continuation of `folder` was answered.
   virtual void onFetched(ImapSession& session, FolderWork& folder) = 0;
-  // The connection failed; its work was given back. The session is closed
-  // until reconnectAfter().
+  // The connection failed (`reason` names the phase and folder); its work
+  // was given back. The session is closed until reconnectAfter().
   virtual void onLost(ImapSession& session, const Status& reason) = 0;
   virtual void onLoggedOut(ImapSession& session) = 0;
   virtual void onThrottled(ImapSession& session, std::chrono::milliseconds backoff) = 0;

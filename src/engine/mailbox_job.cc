@@ -198,7 +198,6 @@ void MailboxJob::completeFolder(FolderWork& f) {
 void MailboxJob::onLost(ImapSession& s, const Status& reason) {
   if (done_) return;
   if (!listed_) listing_ = false;
-  Status located = reason.withContext(s.where());
   // Network trouble (or an expired token) is worth a few more tries;
   // anything else would fail the same way again.
   bool retryable = reason.code() == StatusCode::Transient || s.lostToTokenExpiry();
@@ -211,7 +210,7 @@ void MailboxJob::onLost(ImapSession& s, const Status& reason) {
     }
     // Whatever was completely received is kept.
     if (Status st = ctx_.services.recorder->flush(); !st.isOk()) return finish(st);
-    ctx_.result.warnings.push_back(located.message() + "; reconnecting in " + std::to_string(delay.count()) +
+    ctx_.result.warnings.push_back(reason.message() + "; reconnecting in " + std::to_string(delay.count()) +
                                    " ms (attempt " + std::to_string(attempts_ + 1) + " of " +
                                    std::to_string(kMaxAttempts + 1) + ")");
     s.reconnectAfter(delay);
@@ -219,12 +218,12 @@ void MailboxJob::onLost(ImapSession& s, const Status& reason) {
   }
   if (retryable && liveSessions() > 0) {
     // The other connections finish the work this one gave back.
-    ctx_.result.warnings.push_back(located.message() + "; carrying on with " + std::to_string(liveSessions()) +
+    ctx_.result.warnings.push_back(reason.message() + "; carrying on with " + std::to_string(liveSessions()) +
                                    " connection(s)");
     releaseExtraIfUnused();
     return wakeIdle();
   }
-  finish(located);
+  finish(reason);
 }
 
 void MailboxJob::onLoggedOut(ImapSession&) {
