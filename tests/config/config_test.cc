@@ -95,7 +95,9 @@ TEST_F(ConfigTest, ValidConfigGetsDefaults) {
   EXPECT_EQ(c.apps.front().server.port, 993);
   EXPECT_EQ(c.apps.front().server.ca_file, "");
   EXPECT_EQ(c.apps.front().server.timeout_seconds, 120u);
-  EXPECT_EQ(c.limits.connections, 16u);
+  EXPECT_EQ(c.limits.connections, 100u);
+  EXPECT_EQ(c.limits.connections_per_mailbox, 2u);
+  EXPECT_EQ(c.imap.batch_messages, 250u);
   EXPECT_EQ(c.archive.path, path("archive"));
   EXPECT_EQ(c.allMailboxes(), std::vector<std::string>{"alice@contoso.com"});
   EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
@@ -379,11 +381,34 @@ TEST_F(ConfigTest, BadPortIsRefused) {
   }
 }
 
+TEST_F(ConfigTest, MoreThanFourConnectionsPerMailboxNeedsTheExplicitOption) {
+  write("secret", kSecret);
+  const std::string app = "tenant = \"t.com\"\nclient_id = \"c\"\nclient_secret_file = \"secret\"\n";
+  std::string file = write("mailark.toml", configWith(app, "[limits]\nconnections_per_mailbox = 4\n"));
+  Result<Config> four = loadConfig(file, SecretNeed::Load);
+  ASSERT_TRUE(four.isOk()) << four.status().toString();
+  EXPECT_EQ(four->limits.connections_per_mailbox, 4u);
+  EXPECT_TRUE(four->warnings.empty());
+
+  write("mailark.toml", configWith(app, "[limits]\nconnections_per_mailbox = 6\n"));
+  expectConfigError(loadConfig(file, SecretNeed::Load), file, "set allow_many_connections_per_mailbox = true");
+
+  write("mailark.toml",
+        configWith(app, "[limits]\nconnections_per_mailbox = 6\nallow_many_connections_per_mailbox = true\n"));
+  Result<Config> six = loadConfig(file, SecretNeed::Load);
+  ASSERT_TRUE(six.isOk()) << six.status().toString();
+  EXPECT_EQ(six->limits.connections_per_mailbox, 6u);
+  ASSERT_EQ(six->warnings.size(), 1u);
+  EXPECT_NE(six->warnings[0].find("connections_per_mailbox = 6"), std::string::npos) << six->warnings[0];
+}
+
 TEST_F(ConfigTest, OtherNumericLimitsAreChecked) {
   write("secret", kSecret);
   const std::string app = "tenant = \"t.com\"\nclient_id = \"c\"\nclient_secret_file = \"secret\"\n";
   std::string file = write("mailark.toml", configWith(app, "[limits]\nconnections = 0\n"));
-  expectConfigError(loadConfig(file, SecretNeed::Load), file, "[limits] connections must be from 1 to 1000");
+  expectConfigError(loadConfig(file, SecretNeed::Load), file, "[limits] connections must be a whole number from 1 to 1000");
+  write("mailark.toml", configWith(app, "[imap]\nbatch_messages = 0\n"));
+  expectConfigError(loadConfig(file, SecretNeed::Load), file, "[imap] batch_messages must be a whole number from 1");
   write("mailark.toml", configWith(app, "[server]\ntimeout_seconds = 0\n"));
   expectConfigError(loadConfig(file, SecretNeed::Load), file, "[server] timeout_seconds");
   write("mailark.toml", configWith(app, "[server]\nhost = \"\"\n"));
