@@ -39,6 +39,8 @@ mailboxes=40
 per_mailbox=""
 tools="mailark,mbsync,offlineimap"
 connections=16
+per_mailbox_connections=2
+compression=zstd
 oi_accounts=8
 shaped=0
 rtt_ms=40
@@ -58,6 +60,8 @@ usage: $0 [options]
   --tools LIST              comma list of mailark,mbsync,offlineimap (default all)
   --connections C           mailark [limits] connections (default $connections)
   --oi-accounts K           offlineimap maxsyncaccounts (default $oi_accounts)
+  --per-mailbox P           mailark [limits] connections_per_mailbox (default $per_mailbox_connections)
+  --compression zstd|none   mailark [archive] compression (default $compression)
   --shaped                  run every tool through bench/shaper.py
   --rtt-ms MS --mbit R      shaper round trip / per-connection rate (default $rtt_ms, $mbit)
   --sweep "C1 C2 ..."       with --shaped: mailark connection counts (default "$sweep")
@@ -75,6 +79,8 @@ while [[ $# -gt 0 ]]; do
     --tools) tools="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
     --oi-accounts) oi_accounts="$2"; shift 2 ;;
+    --per-mailbox) per_mailbox_connections="$2"; shift 2 ;;
+    --compression) compression="$2"; shift 2 ;;
     --shaped) shaped=1; shift ;;
     --rtt-ms) rtt_ms="$2"; shift 2 ;;
     --mbit) mbit="$2"; shift 2 ;;
@@ -88,9 +94,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-for v in "$mailboxes" "$connections" "$oi_accounts" ${per_mailbox:+"$per_mailbox"} $sweep; do
+for v in "$mailboxes" "$connections" "$oi_accounts" "$per_mailbox_connections" ${per_mailbox:+"$per_mailbox"} $sweep; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "peers: '$v' is not a positive number" >&2; exit 2; }
 done
+[[ "$compression" == zstd || "$compression" == none ]] || { echo "peers: --compression is zstd or none" >&2; exit 2; }
 if [[ -z "$mailark" ]]; then
   for b in build-bench build-peers build-lead build; do
     if [[ -x "$REPO/$b/mailark" ]]; then mailark="$REPO/$b/mailark"; break; fi
@@ -191,13 +198,16 @@ start_shaper() {
 
 # mailark config: the bed's, with our archive path, port and connections.
 write_mailark_config() {  # $1 config, $2 archive, $3 port, $4 connections
-  awk -v path="$2" -v port="$3" -v conns="$4" '
+  awk -v path="$2" -v port="$3" -v conns="$4" -v per="$per_mailbox_connections" -v comp="$compression" '
     /^\[/ { section = $0; if (section ~ /^\[limits\]/) { skip = 1; next } else skip = 0 }
     skip { next }
-    section ~ /^\[archive\]/ && /^[ \t]*path[ \t]*=/ { print "path = \"" path "\""; next }
+    section ~ /^\[archive\]/ && /^[ \t]*path[ \t]*=/ { print "path = \"" path "\""; print "compression = \"" comp "\""; next }
     section ~ /^\[server\]/ && /^[ \t]*port[ \t]*=/ { print "port = " port; next }
     { print }
-    END { print "[limits]"; print "connections = " conns }
+    END {
+      print "[limits]"; print "connections = " conns; print "connections_per_mailbox = " per
+      if (per > 4) print "allow_many_connections_per_mailbox = true"
+    }
   ' "$bed/mailark.toml" >"$1"
 }
 
