@@ -3,6 +3,7 @@
 #include <string>
 
 #include "src/base/log.h"
+#include "src/state/sql_functions.h"
 
 namespace mailark::state {
 
@@ -54,6 +55,8 @@ Status migrate(SqliteDb& db, const std::vector<SchemaFile>& files) {
                        std::to_string(*current) + ", this build knows up to v" +
                        std::to_string(newest) + "): upgrade mailark");
   }
+  // Schema files may call our own SQL functions (0005 converts hex keys).
+  if (*current < newest) MAILARK_RETURN_IF_ERROR(registerSqlFunctions(db));
   for (const SchemaFile& file : files) {
     if (file.version <= *current) continue;
     MAILARK_RETURN_IF_ERROR(applyOne(db, file));

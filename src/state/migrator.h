@@ -22,6 +22,8 @@ Result<int> schemaVersion(SqliteDb& db);
 // new version; a failing file leaves the database at the previous version.
 // Config error when the database is newer than the newest file (a newer
 // mailark wrote it). Internal error when `files` is not strictly ascending.
+// Registers the application SQL functions (sql_functions.h) on `db` first
+// when there is anything to apply.
 Status migrate(SqliteDb& db, const std::vector<SchemaFile>& files);
 
 }  // namespace mailark::state

@@ -56,6 +56,12 @@ Status Statement::bindNull(int index) {
   return Status::ok();
 }
 
+Status Statement::bindBlob(int index, std::span<const uint8_t> value) {
+  int rc = sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) return sqliteStatus(db_, rc, "bind parameter");
+  return Status::ok();
+}
+
 Result<bool> Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -82,6 +88,15 @@ std::string Statement::columnText(int column) const {
   if (text == nullptr) return {};
   int n = sqlite3_column_bytes(stmt_, column);
   return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(n));
+}
+
+std::span<const uint8_t> Statement::columnBlob(int column) const {
+  // sqlite3_column_blob before sqlite3_column_bytes, as SQLite documents:
+  // the other order could convert the value after its size was taken.
+  const void* data = sqlite3_column_blob(stmt_, column);
+  if (data == nullptr) return {};
+  int n = sqlite3_column_bytes(stmt_, column);
+  return {static_cast<const uint8_t*>(data), static_cast<size_t>(n)};
 }
 
 void Statement::reset() {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,6 +35,7 @@ class Statement {
   Status bindInt64(int index, int64_t value);
   Status bindText(int index, std::string_view value);  // copies the text
   Status bindNull(int index);
+  Status bindBlob(int index, std::span<const uint8_t> value);  // copies the bytes
 
   // Advances: true when a row is available, false when done.
   Result<bool> step();
@@ -42,6 +44,9 @@ class Statement {
 
   int64_t columnInt64(int column) const;
   std::string columnText(int column) const;  // empty for NULL
+  // The column's bytes (empty for NULL), valid until the next step() or
+  // reset() on this statement.
+  std::span<const uint8_t> columnBlob(int column) const;
 
   // Makes the statement ready to bind and run again.
   void reset();

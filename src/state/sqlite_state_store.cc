@@ -6,6 +6,7 @@
 #include "src/base/log.h"
 #include "src/state/migrator.h"
 #include "src/state/schema_files.h"
+#include "src/state/sql_binding.h"
 
 namespace mailark::state {
 
@@ -15,27 +16,7 @@ namespace {
 // short enough that a stuck lock surfaces as an error (Transient).
 constexpr int kBusyTimeoutMs = 10000;
 
-Status bindOne(Statement* stmt, int index, int64_t value) { return stmt->bindInt64(index, value); }
-Status bindOne(Statement* stmt, int index, std::string_view value) {
-  return stmt->bindText(index, value);
-}
-
-// Binds args to parameters ?1, ?2, ... in order; stops at the first error.
-template <typename... Args>
-Status bindAll(Statement* stmt, const Args&... args) {
-  int index = 0;
-  Status status;
-  ((status.isOk() ? (void)(status = bindOne(stmt, ++index, args)) : (void)0), ...);
-  return status;
-}
-
 }  // namespace
-
-// Borrows the cached statement for `sql` as `var`, reset on scope exit.
-#define MAILARK_USE_STATEMENT(var, sql)                       \
-  Result<Statement*> var##_prepared = db_->prepare(sql);      \
-  if (!var##_prepared.isOk()) return var##_prepared.status(); \
-  StatementUse var(*var##_prepared)
 
 std::string nowIso8601() {
   std::time_t now = std::time(nullptr);
@@ -238,9 +219,12 @@ Status SqliteStateStore::recordMessage(int64_t folder_id, const MessageRecord& m
                         "INSERT INTO messages(folder_id, uid, sha256, size, internaldate, flags,"
                         " archived_at, uidl) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULLIF(?8, ''))"
                         " ON CONFLICT DO NOTHING");
+  Result<Digest> sha256 = digestOfId(message.sha256);
+  if (!sha256.isOk()) return sha256.status();
   MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), folder_id, int64_t{message.uid},
-                                  message.sha256, static_cast<int64_t>(message.size),
-                                  message.internaldate, message.flags, nowIso8601(), message.uidl));
+                                  *sha256, static_cast<int64_t>(message.size),
+                                  message.internaldate, message.flags,
+                                  static_cast<int64_t>(std::time(nullptr)), message.uidl));
   return stmt->run();
 }
 
@@ -281,7 +265,7 @@ Status SqliteStateStore::visitMessages(Statement* stmt,
     out.folder = stmt->columnText(1);
     out.uidvalidity = static_cast<uint32_t>(stmt->columnInt64(2));
     out.message.uid = static_cast<uint32_t>(stmt->columnInt64(3));
-    out.message.sha256 = stmt->columnText(4);
+    MAILARK_RETURN_IF_ERROR(columnObjectId(*stmt, 4, &out.message.sha256));
     out.message.size = static_cast<uint64_t>(stmt->columnInt64(5));
     out.message.internaldate = stmt->columnText(6);
     out.message.flags = stmt->columnText(7);
@@ -323,139 +307,16 @@ Result<std::vector<MailboxSummary>> SqliteStateStore::mailboxSummaries() {
 }
 
 Result<bool> SqliteStateStore::hasObject(const ObjectId& id) {
-  MAILARK_USE_STATEMENT(stmt, "SELECT 1 FROM messages WHERE sha256 = ?1 LIMIT 1");
-  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), id));
+  // A malformed id names no object, as it did when ids were stored as text.
+  Digest sha256;
+  if (!parseDigestHex(id, &sha256)) return false;
+  // The prefix term selects messages_by_sha256_prefix (schema/0005).
+  MAILARK_USE_STATEMENT(stmt,
+                        "SELECT 1 FROM messages WHERE substr(sha256, 1, 8) = substr(?1, 1, 8)"
+                        " AND sha256 = ?1 LIMIT 1");
+  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), sha256));
   return stmt->step();
 }
-
-namespace {
-
-constexpr const char* kMessageColumns =
-    "SELECT mb.address, f.name, f.uidvalidity, m.uid, m.sha256, m.size, m.internaldate, m.flags,"
-    " coalesce(m.uidl, '')"
-    " FROM messages m JOIN folders f ON f.id = m.folder_id"
-    " JOIN mailboxes mb ON mb.id = f.mailbox_id";
-
-}  // namespace
-
-Status SqliteStateStore::recordBatch(const std::vector<StoredObject>& objects,
-                                     const std::vector<QueuedMessage>& messages) {
-  if (objects.empty() && messages.empty()) return Status::ok();
-  MAILARK_RETURN_IF_ERROR(db_->exec("BEGIN IMMEDIATE"));
-  Status s = recordBatchRows(objects, messages);
-  if (s.isOk()) s = db_->exec("COMMIT");
-  if (!s.isOk()) {
-    db_->exec("ROLLBACK").ignoreError();
-    return s.withContext("record a batch of " + std::to_string(messages.size()) + " message(s)");
-  }
-  return Status::ok();
-}
-
-Status SqliteStateStore::recordBatchRows(const std::vector<StoredObject>& objects,
-                                         const std::vector<QueuedMessage>& messages) {
-  for (const StoredObject& o : objects) {
-    MAILARK_USE_STATEMENT(stmt,
-                          "INSERT INTO objects(sha256, pack, pack_offset, length, stored_size, size, compression)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(sha256) DO NOTHING");
-    MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), o.id, int64_t{o.where.pack}, static_cast<int64_t>(o.where.offset),
-                                    static_cast<int64_t>(o.where.length), static_cast<int64_t>(o.where.stored_size),
-                                    static_cast<int64_t>(o.where.size), static_cast<int64_t>(o.where.compression)));
-    MAILARK_RETURN_IF_ERROR(stmt->run());
-  }
-  for (const QueuedMessage& m : messages) MAILARK_RETURN_IF_ERROR(recordMessage(m.folder_id, m.message));
-  return Status::ok();
-}
-
-Status SqliteStateStore::listObjects(const std::string& mailbox,
-                                     const std::function<Status(const StoredObject&)>& visit) {
-  MAILARK_USE_STATEMENT(stmt,
-                        "SELECT sha256, pack, pack_offset, length, stored_size, size, compression FROM objects o"
-                        " WHERE ?1 = '' OR EXISTS (SELECT 1 FROM messages m JOIN folders f ON f.id = m.folder_id"
-                        "   JOIN mailboxes mb ON mb.id = f.mailbox_id"
-                        "   WHERE m.sha256 = o.sha256 AND mb.address = ?1)"
-                        " ORDER BY pack, pack_offset");
-  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), mailbox));
-  StoredObject o;
-  for (;;) {
-    Result<bool> row = stmt->step();
-    if (!row.isOk()) return row.status();
-    if (!*row) return Status::ok();
-    o.id = stmt->columnText(0);
-    o.where.pack = static_cast<uint32_t>(stmt->columnInt64(1));
-    o.where.offset = static_cast<uint64_t>(stmt->columnInt64(2));
-    o.where.length = static_cast<uint64_t>(stmt->columnInt64(3));
-    o.where.stored_size = static_cast<uint64_t>(stmt->columnInt64(4));
-    o.where.size = static_cast<uint64_t>(stmt->columnInt64(5));
-    o.where.compression = static_cast<Compression>(stmt->columnInt64(6));
-    MAILARK_RETURN_IF_ERROR(visit(o));
-  }
-}
-
-Status SqliteStateStore::messagesWithObject(const ObjectId& id,
-                                            const std::function<void(const ArchivedMessage&)>& visit) {
-  MAILARK_USE_STATEMENT(stmt, std::string(kMessageColumns) +
-                                  " WHERE m.sha256 = ?1 ORDER BY mb.address, f.name, f.uidvalidity, m.uid");
-  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), id));
-  return visitMessages(stmt.get(), visit);
-}
-
-Status SqliteStateStore::messagesWithoutIndex(const std::string& mailbox,
-                                              const std::function<void(const ArchivedMessage&)>& visit) {
-  MAILARK_USE_STATEMENT(stmt, std::string(kMessageColumns) +
-                                  " WHERE (?1 = '' OR mb.address = ?1)"
-                                  " AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.sha256 = m.sha256)"
-                                  " ORDER BY mb.address, f.name, f.uidvalidity, m.uid");
-  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), mailbox));
-  return visitMessages(stmt.get(), visit);
-}
-
-Result<ArchiveTotals> SqliteStateStore::archiveTotals() {
-  ArchiveTotals t;
-  {
-    MAILARK_USE_STATEMENT(stmt, "SELECT count(*), coalesce(sum(length), 0), coalesce(sum(size), 0) FROM objects");
-    Result<bool> row = stmt->step();
-    if (!row.isOk()) return row.status();
-    t.objects = stmt->columnInt64(0);
-    t.stored_bytes = stmt->columnInt64(1);
-    t.object_bytes = stmt->columnInt64(2);
-  }
-  MAILARK_USE_STATEMENT(stmt, "SELECT count(*), coalesce(sum(size), 0) FROM messages");
-  Result<bool> row = stmt->step();
-  if (!row.isOk()) return row.status();
-  t.messages = stmt->columnInt64(0);
-  t.message_bytes = stmt->columnInt64(1);
-  return t;
-}
-
-Result<std::optional<ObjectLocation>> SqliteStateStore::findObject(const ObjectId& id) {
-  MAILARK_USE_STATEMENT(stmt,
-                        "SELECT pack, pack_offset, length, stored_size, size, compression FROM objects WHERE sha256 = ?1");
-  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), id));
-  Result<bool> row = stmt->step();
-  if (!row.isOk()) return row.status();
-  if (!*row) return std::optional<ObjectLocation>();
-  ObjectLocation where;
-  where.pack = static_cast<uint32_t>(stmt->columnInt64(0));
-  where.offset = static_cast<uint64_t>(stmt->columnInt64(1));
-  where.length = static_cast<uint64_t>(stmt->columnInt64(2));
-  where.stored_size = static_cast<uint64_t>(stmt->columnInt64(3));
-  where.size = static_cast<uint64_t>(stmt->columnInt64(4));
-  where.compression = static_cast<Compression>(stmt->columnInt64(5));
-  return std::optional<ObjectLocation>(where);
-}
-
-Result<std::map<uint32_t, uint64_t>> SqliteStateStore::packEnds() {
-  MAILARK_USE_STATEMENT(stmt, "SELECT pack, max(pack_offset + length) FROM objects GROUP BY pack");
-  std::map<uint32_t, uint64_t> ends;
-  for (;;) {
-    Result<bool> row = stmt->step();
-    if (!row.isOk()) return row.status();
-    if (!*row) return ends;
-    ends[static_cast<uint32_t>(stmt->columnInt64(0))] = static_cast<uint64_t>(stmt->columnInt64(1));
-  }
-}
-
-#undef MAILARK_USE_STATEMENT
 
 }  // namespace mailark::state
 

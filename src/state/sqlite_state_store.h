@@ -18,6 +18,14 @@
 // - Unknown run, mailbox or folder ids -> NotFound (updates) or Internal
 //   (foreign-key violation on insert).
 //
+// - SHA-256 ids are stored as 32-byte blobs (schema/0005) and cross this
+//   API as lower-case hex. Writing a malformed id is Internal; looking one
+//   up finds nothing.
+// - messages.archived_at is Unix seconds (schema/0005); other timestamps
+//   stay ISO-8601 text.
+//
+// The pack-index methods live in sqlite_pack_index.cc.
+//
 // Threading: one thread at a time.
 #pragma once
 

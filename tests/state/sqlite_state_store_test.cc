@@ -207,7 +207,10 @@ TEST_F(SqliteStateStoreTest, RecordListAndArchivedUids) {
   EXPECT_TRUE(*store_->hasObject(shaOf("a10")));
   EXPECT_FALSE(*store_->hasObject(shaOf("never")));
 
-  std::string archived_at = queryText(path_, "SELECT archived_at FROM messages LIMIT 1");
+  // archived_at is Unix seconds since schema v5.
+  EXPECT_EQ(queryText(path_, "SELECT typeof(archived_at) FROM messages LIMIT 1"), "integer");
+  std::string archived_at =
+      queryText(path_, "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', archived_at, 'unixepoch') FROM messages LIMIT 1");
   EXPECT_TRUE(isIsoUtc(archived_at)) << archived_at;
 }
 
