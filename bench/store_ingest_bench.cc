@@ -5,21 +5,34 @@
 //                           message) + one SQLite row per message.
 //   BM_IngestPacked:        the pack store + group commit through the
 //                           MessageRecorder (one pack fsync and one SQLite
-//                           transaction per batch), zstd on or off.
+//                           transaction per batch), zstd on or off. Second
+//                           argument: store workers (0 = all work inline on
+//                           the loop thread, as before issue 6; -1 = the
+//                           default, one per core).
+//   BM_IngestPackedLevel:   20 KB messages, default workers, by zstd level
+//                           (negative = zstd's "fast" levels).
+//   BM_CorpusZstd:          compression ratio and single-core speed of each
+//                           message of a real mail corpus ($MAILARK_CORPUS,
+//                           default /work/shared/corpus), one frame each,
+//                           by zstd level.
 //   BM_IngestScale:         N messages (MAILARK_SCALE_MESSAGES, default
 //                           1 000 000) of ~2 KB into one pack archive;
 //                           reports store and index size, ingest rate, the
 //                           time to look an object up at the start and at the
 //                           end (flat lookups), and a full verify pass.
 //
-// Message bodies are distinct (a counter is written into each) and
-// compressible like mail. Stores live under $MAILARK_BENCH_DIR (default
+// Message bodies are generated before timing starts, distinct (a counter
+// is written into each) and compressible like mail. Stores live under $MAILARK_BENCH_DIR (default
 // /var/tmp: disk-backed, so fsync costs what it costs).
 #include <benchmark/benchmark.h>
+#include <zstd.h>
+
+#include <time.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -68,7 +81,7 @@ struct Archive {
   int64_t folder_id = 0;
   Status error;
 
-  Archive(bool packed, Compression compression) {
+  Archive(bool packed, Compression compression, int workers = -1, int zstd_level = 1) {
     dir = tempDir();
     Result<StateStorePtr> st = openSqliteStateStore(dir + "/state.db");
     if (!st) {
@@ -78,6 +91,8 @@ struct Archive {
     state = std::move(*st);
     PackStoreOptions options;
     options.compression = compression;
+    options.workers = workers;
+    options.zstd_level = zstd_level;
     Result<ContentStorePtr> cs = packed ? openPackContentStore(dir, state.get(), options) : openFileContentStore(dir);
     if (!cs) {
       error = cs.status();
@@ -103,6 +118,12 @@ struct Archive {
   }
 };
 
+double cpuSeconds(clockid_t clock) {
+  timespec ts{};
+  ::clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 // Streams one message into the recorder in 16 KiB chunks, like the network.
 Status ingest(engine::MessageRecorder& recorder, int64_t folder_id, uint32_t uid, const std::string& body) {
   Result<ObjectWriterPtr> w = recorder.beginMessage();
@@ -111,25 +132,29 @@ Status ingest(engine::MessageRecorder& recorder, int64_t folder_id, uint32_t uid
     MAILARK_RETURN_IF_ERROR((*w)->append(std::span<const char>(body).subspan(pos, std::min<size_t>(16384, body.size() - pos))));
   MessageRecord rec;
   rec.uid = uid;
-  return recorder.finishMessage(folder_id, std::move(*w), rec).status();
+  return recorder.finishMessage(folder_id, std::move(*w), rec);
 }
 
-void runIngest(benchmark::State& state, bool packed, Compression compression) {
+void runIngest(benchmark::State& state, bool packed, Compression compression, int workers = -1, int level = 1) {
   const size_t size = static_cast<size_t>(state.range(0));
   // Enough messages per iteration that batching shows, bounded in bytes.
-  const size_t count = std::max<size_t>(20, std::min<size_t>(4000, (64u << 20) / size));
+  const size_t count = std::max<size_t>(40, std::min<size_t>(20000, (128u << 20) / size));
   std::vector<std::string> bodies;
   for (size_t i = 0; i < count; ++i) bodies.push_back(message(i, size));
   uint64_t salt = 0;
   std::unique_ptr<Archive> a;
+  // CPU seconds in the timed part: the whole process (loop + workers) and
+  // the loop thread alone, so the figures mean something on a loaded host.
+  double cpu_all = 0, cpu_loop = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    a = std::make_unique<Archive>(packed, compression);  // the previous one is removed untimed
+    a = std::make_unique<Archive>(packed, compression, workers, level);  // the previous one is removed untimed
     if (!a->error.isOk()) return state.SkipWithError(a->error.message().c_str());
     engine::MessageRecorder recorder(a->store.get(), a->state.get());
     ++salt;
     for (std::string& b : bodies) b.replace(b.size() - 8, 8, std::to_string(10000000 + salt).substr(0, 8));
     state.ResumeTiming();
+    const double all0 = cpuSeconds(CLOCK_PROCESS_CPUTIME_ID), loop0 = cpuSeconds(CLOCK_THREAD_CPUTIME_ID);
     uint32_t uid = 1;
     for (const std::string& b : bodies) {
       Status s = ingest(recorder, a->folder_id, uid++, b);
@@ -137,19 +162,83 @@ void runIngest(benchmark::State& state, bool packed, Compression compression) {
     }
     Status s = recorder.flush();
     if (!s.isOk()) return state.SkipWithError(s.message().c_str());
+    cpu_all += cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - all0;
+    cpu_loop += cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - loop0;
   }
   a.reset();
+  const double n = static_cast<double>(count * state.iterations());
+  state.counters["cpu_us/msg"] = cpu_all * 1e6 / n;
+  state.counters["loop_us/msg"] = cpu_loop * 1e6 / n;
   state.counters["msgs/s"] = benchmark::Counter(static_cast<double>(count * state.iterations()), benchmark::Counter::kIsRate);
   state.SetBytesProcessed(static_cast<int64_t>(count * size * state.iterations()));
 }
 
 void BM_IngestFilePerObject(benchmark::State& s) { runIngest(s, false, Compression::None); }
-void BM_IngestPacked(benchmark::State& s) { runIngest(s, true, Compression::Zstd); }
-void BM_IngestPackedNoCompression(benchmark::State& s) { runIngest(s, true, Compression::None); }
+void BM_IngestPacked(benchmark::State& s) {
+  runIngest(s, true, Compression::Zstd, static_cast<int>(s.range(1)));
+}
+void BM_IngestPackedNoCompression(benchmark::State& s) {
+  runIngest(s, true, Compression::None, static_cast<int>(s.range(1)));
+}
+void BM_IngestPackedLevel(benchmark::State& s) {
+  runIngest(s, true, Compression::Zstd, -1, static_cast<int>(s.range(1)));
+}
+
+void packedArgs(benchmark::internal::Benchmark* b) {
+  for (int workers : {0, -1})
+    for (int64_t size : {2 << 10, 20 << 10, 2 << 20}) b->Args({size, workers});
+  b->ArgNames({"size", "workers"});
+}
 
 BENCHMARK(BM_IngestFilePerObject)->Arg(2 << 10)->Arg(20 << 10)->Arg(2 << 20)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK(BM_IngestPacked)->Arg(2 << 10)->Arg(20 << 10)->Arg(2 << 20)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
-BENCHMARK(BM_IngestPackedNoCompression)->Arg(2 << 10)->Arg(20 << 10)->Arg(2 << 20)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_IngestPacked)->Apply(packedArgs)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_IngestPackedNoCompression)->Apply(packedArgs)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_IngestPackedLevel)
+    ->ArgNames({"size", "level"})
+    ->Args({20 << 10, 3})
+    ->Args({20 << 10, 1})
+    ->Args({20 << 10, -1})
+    ->Args({20 << 10, -3})
+    ->Args({20 << 10, -7})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+
+// Every file under the corpus, read once.
+std::vector<std::string> corpus() {
+  const char* env = std::getenv("MAILARK_CORPUS");
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(env != nullptr ? env : "/work/shared/corpus", ec)) {
+    if (!e.is_regular_file() || e.file_size() == 0) continue;
+    std::ifstream f(e.path(), std::ios::binary);
+    out.emplace_back(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+void BM_CorpusZstd(benchmark::State& state) {
+  static const std::vector<std::string> mails = corpus();
+  if (mails.empty()) return state.SkipWithError("no corpus (set MAILARK_CORPUS)");
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, static_cast<int>(state.range(0)));
+  std::vector<char> out;
+  uint64_t in_bytes = 0, out_bytes = 0;
+  for (auto _ : state) {
+    for (const std::string& m : mails) {
+      out.resize(ZSTD_compressBound(m.size()));
+      size_t n = ZSTD_compress2(cctx, out.data(), out.size(), m.data(), m.size());
+      if (ZSTD_isError(n)) return state.SkipWithError(ZSTD_getErrorName(n));
+      in_bytes += m.size();
+      out_bytes += n;
+    }
+  }
+  ZSTD_freeCCtx(cctx);
+  state.SetBytesProcessed(static_cast<int64_t>(in_bytes));
+  state.counters["messages"] = static_cast<double>(mails.size());
+  state.counters["ratio"] = static_cast<double>(in_bytes) / static_cast<double>(out_bytes);
+}
+BENCHMARK(BM_CorpusZstd)->ArgName("level")->Arg(3)->Arg(1)->Arg(-1)->Arg(-3)->Arg(-7)->Unit(benchmark::kMillisecond);
 
 void BM_IngestScale(benchmark::State& state) {
   const char* env = std::getenv("MAILARK_SCALE_MESSAGES");

@@ -4,12 +4,19 @@
 // bytes twice stores them once. Objects are written by streaming through an
 // ObjectWriter, so a message is never held whole in memory.
 //
-// Durability is two-step (group commit): ObjectWriter::commit() makes the
-// object readable; ContentStore::sync() makes every committed object durable
-// at once and hands over the new ones for the caller to index. Nothing may
-// point at an object (a message row) before a sync() that covered it.
+// Durability is two-step (group commit): ObjectWriter::commitAsync() hands
+// the object over to be finished; ContentStore::sync() waits for every
+// object handed over so far, makes them durable at once and hands over the
+// new ones for the caller to index. Nothing may point at an object (a
+// message row) before a sync() that covered it.
 //
-// Threading: a store and its writers belong to one thread (one loop).
+// Threading: a store and its writers belong to one owner thread (the loop);
+// none of these methods may be called from another thread. A store may do
+// the CPU work (SHA-256, compression, pack writes) on worker threads of its
+// own: then append() and commitAsync() only copy bytes and queue them, and
+// block only (a) when too many buffers are queued (bounded memory) and
+// (b) in wait() and sync(), which wait for the queued work. Results reach
+// the owner only through those calls; no callback runs on another thread.
 #pragma once
 
 #include <cstdint>
@@ -32,21 +39,38 @@ class ObjectWriter {
  public:
   virtual ~ObjectWriter() = default;
 
-  // Appends bytes. Errors (e.g. StorageFull) are sticky: later calls and
-  // commit() return the same error.
+  // Appends bytes (copied; the span may be reused at once). Errors (e.g.
+  // StorageFull) are sticky: once known, later calls, commitAsync() and
+  // wait() return the same error. With a background worker an error may
+  // only be known a few appends (or the wait()) later.
   virtual Status append(std::span<const char> bytes) = 0;
 
   // Bytes appended so far.
   virtual uint64_t size() const = 0;
 
-  // Finishes the object. When this returns ok the bytes are readable by id;
-  // they are durable once the store's next sync() returns ok.
+  // Finishes the object without waiting for it: hashing, compression and
+  // the write may still be under way when this returns. Returns an error
+  // only when one is already known. The outcome (id or error) is read with
+  // wait(). Once the store's next sync() returned ok, wait() returns at
+  // once, and an object whose wait() gives an id is durable.
   // If an object with the same id already exists, the new copy is dropped.
   // REQUIRES: called at most once; no append() afterwards.
-  virtual Result<ObjectId> commit() = 0;
+  virtual Status commitAsync() = 0;
+
+  // Waits until the committed object is finished; its id, or the error that
+  // ended it. Once this returns ok the bytes are readable by id.
+  // REQUIRES: commitAsync() returned ok.
+  virtual Result<ObjectId> wait() = 0;
+
+  // commitAsync() then wait(): for callers that need the id at once.
+  Result<ObjectId> commit() {
+    if (Status s = commitAsync(); !s.isOk()) return s;
+    return wait();
+  }
 
   // Drops everything appended; safe to call at any time, also after a
-  // failed append. The destructor aborts an uncommitted writer.
+  // failed append. The destructor aborts an uncommitted writer. A committed
+  // writer may be destroyed before its object is finished.
   virtual void abort() = 0;
 };
 using ObjectWriterPtr = std::unique_ptr<ObjectWriter>;
@@ -72,7 +96,8 @@ struct StoredObject {
 
 // The durable map id -> location, kept by the caller (the state database,
 // so index rows and message rows commit in one transaction). A packed store
-// reads it; it never writes it.
+// reads it, only on the owner's thread (never from its workers); it never
+// writes it.
 class ObjectIndex {
  public:
   virtual ~ObjectIndex() = default;
@@ -95,9 +120,11 @@ class ContentStore {
   virtual Status read(const ObjectId& id,
                       const std::function<Status(std::span<const char>)>& sink) = 0;
 
-  // Makes every object committed so far durable (one fsync per written
-  // pack) and returns the objects committed since the last sync() that the
-  // index does not hold yet. They stay findable in memory until indexed().
+  // Waits for every object committed so far to be finished, makes them
+  // durable (one fsync per written pack) and returns the objects committed
+  // since the last sync() that the index does not hold yet. They stay
+  // findable in memory until indexed(). An object that failed is not
+  // returned; its writer's wait() names the error.
   virtual Result<std::vector<StoredObject>> sync() = 0;
 
   // The caller has durably recorded `objects` (from sync()) in the index.
@@ -114,6 +141,9 @@ Result<ContentStorePtr> openFileContentStore(const std::string& dir);
 struct PackStoreOptions {
   Compression compression = Compression::Zstd;
   int zstd_level = 1;  // fast; the archive is written once, read rarely
+  // Threads that hash, compress and write objects. -1: one per core, at
+  // most 8. 0: none, all of it runs inline on the owner's thread.
+  int workers = -1;
   uint64_t pack_size = 512ull << 20;  // a pack is rolled over past this size
   // Read-only: no recovery, no writing. For commands that may run beside a
   // `mailark run` holding the archive lock.

@@ -11,17 +11,13 @@ MessageRecorder::MessageRecorder(ContentStore* store, StateStore* state, Recorde
   if (const char* v = std::getenv("MAILARK_TEST_KILL_AFTER_PACK_SYNC")) kill_after_sync_ = std::atol(v);
 }
 
-Result<ObjectId> MessageRecorder::finishMessage(int64_t folder_id, ObjectWriterPtr writer, MessageRecord message) {
+Status MessageRecorder::finishMessage(int64_t folder_id, ObjectWriterPtr writer, MessageRecord message) {
   message.size = writer->size();
-  Result<ObjectId> id = writer->commit();
-  if (!id) return id.status();
-  message.sha256 = *id;
+  MAILARK_RETURN_IF_ERROR(writer->commitAsync());
   queued_bytes_ += message.size;
-  queue_.push_back({folder_id, std::move(message)});
-  if (queue_.size() >= limits_.max_messages || queued_bytes_ >= limits_.max_bytes) {
-    MAILARK_RETURN_IF_ERROR(flush());
-  }
-  return id;
+  unfinished_.push_back({folder_id, std::move(message), std::move(writer)});
+  if (queued() >= limits_.max_messages || queued_bytes_ >= limits_.max_bytes) return flush();
+  return Status::ok();
 }
 
 Status MessageRecorder::flush() {
@@ -29,14 +25,27 @@ Status MessageRecorder::flush() {
   Result<std::vector<StoredObject>> synced = store_->sync();
   if (!synced) return synced.status();
   for (StoredObject& o : *synced) objects_.push_back(std::move(o));
-  if (objects_.empty() && queue_.empty()) return Status::ok();
+  // sync() waited for every object, so these return at once.
+  Status failed;
+  for (Unfinished& u : unfinished_) {
+    Result<ObjectId> id = u.writer->wait();
+    if (!id) {
+      if (failed.isOk()) failed = id.status();
+      queued_bytes_ -= u.message.size;
+      continue;  // never recorded: the next run fetches it again
+    }
+    u.message.sha256 = std::move(*id);
+    queue_.push_back({u.folder_id, std::move(u.message)});
+  }
+  unfinished_.clear();
+  if (objects_.empty() && queue_.empty()) return failed;
   if (kill_after_sync_ > 0 && ++syncs_ >= kill_after_sync_) std::raise(SIGKILL);
   MAILARK_RETURN_IF_ERROR(state_->recordBatch(objects_, queue_));
   store_->indexed(objects_);
   objects_.clear();
   queue_.clear();
   queued_bytes_ = 0;
-  return Status::ok();
+  return failed;
 }
 
 }  // namespace mailark::engine

@@ -1,13 +1,20 @@
 // MessageRecorder: the one place that orders "bytes durable" before "UID
 // recorded". Every job (IMAP, POP3) stores messages through it.
 //
-// Group commit: finishMessage() appends the object to the store and queues
-// the message row. flush() makes the store durable (ContentStore::sync:
-// fsync of the written packs), then records the new index rows and every
-// queued message row in ONE StateStore transaction (recordBatch). A crash
-// between the two loses only queued rows, whose bytes the next run finds
-// again (dedup); it can never leave a row pointing at bytes that are not
-// durable. flush() also runs by itself when the queue passes its limits.
+// Group commit: finishMessage() hands the object to the store
+// (ObjectWriter::commitAsync: hashing, compression and the pack write may
+// run on the store's workers) and queues the message row with its writer.
+// flush() makes the store durable (ContentStore::sync: waits for every
+// handed-over object, then fsyncs the written packs), fills in each queued
+// row's object id from its writer, then records the new index rows and
+// every queued message row in ONE StateStore transaction (recordBatch). A
+// crash between the two loses only queued rows, whose bytes the next run
+// finds again (dedup); it can never leave a row pointing at bytes that are
+// not durable. flush() also runs by itself when the queue passes its limits.
+//
+// A message whose object failed in the background (e.g. StorageFull) is
+// dropped from the queue, never recorded (the next run fetches it again),
+// and flush() returns that error after recording the others.
 //
 // Jobs call flush() at the end of each fetch batch, before they advance a
 // folder's progress and when they finish; a run flushes once more at its
@@ -15,7 +22,9 @@
 //
 // If recordBatch fails, the batch stays queued and the next flush retries it.
 //
-// Threading: the loop's thread.
+// Threading: the loop's thread. flush() blocks it while the store's
+// workers finish outstanding objects and while fsync runs;
+// finishMessage() blocks it only under the store's backpressure.
 #pragma once
 
 #include <cstdint>
@@ -38,21 +47,30 @@ class MessageRecorder {
 
   Result<ObjectWriterPtr> beginMessage() { return store_->newObject(); }
 
-  // Commits the object and queues the message under `folder_id`
-  // (`message.sha256` and `size` are filled in here). Returns the object id.
-  // The row is recorded by the next flush().
-  Result<ObjectId> finishMessage(int64_t folder_id, ObjectWriterPtr writer, MessageRecord message);
+  // Hands the object over (commitAsync) and queues the message under
+  // `folder_id`. `message.size` is filled in here; `message.sha256` once
+  // the object is finished, by the next flush(), which records the row.
+  // Returns an error known at once (the writer's sticky error, or that of
+  // a flush triggered by the queue limits).
+  Status finishMessage(int64_t folder_id, ObjectWriterPtr writer, MessageRecord message);
 
   // Makes every finished message durable and recorded.
   Status flush();
 
-  size_t queued() const { return queue_.size(); }
+  size_t queued() const { return unfinished_.size() + queue_.size(); }
 
  private:
+  struct Unfinished {
+    int64_t folder_id;
+    MessageRecord message;
+    ObjectWriterPtr writer;  // committed; the id is read after sync()
+  };
+
   ContentStore* store_;
   StateStore* state_;
   RecorderLimits limits_;
-  std::vector<QueuedMessage> queue_;
+  std::vector<Unfinished> unfinished_;  // ids not yet known
+  std::vector<QueuedMessage> queue_;    // ids known, not yet recorded
   std::vector<StoredObject> objects_;  // synced, not yet indexed
   uint64_t queued_bytes_ = 0;
   // Test-only fault injection (MAILARK_TEST_KILL_AFTER_PACK_SYNC=N): the

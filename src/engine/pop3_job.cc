@@ -222,8 +222,8 @@ void Pop3Job::onRetrDone(const pop3::Reply& reply) {
   MessageRecord rec;
   rec.uid = next_uid_;
   rec.uidl = e.uidl;
-  Result<ObjectId> id = services_.recorder->finishMessage(folder_id_, std::move(writer_), std::move(rec));
-  if (!id) return fail(id.status());
+  Status finished = services_.recorder->finishMessage(folder_id_, std::move(writer_), std::move(rec));
+  if (!finished.isOk()) return fail(finished);
   ++next_uid_;
   ++todo_index_;
   ++result_.messages;

@@ -79,9 +79,19 @@ Status FileObjectWriter::flushBuffer() {
   return s;
 }
 
-Result<ObjectId> FileObjectWriter::commit() {
+Status FileObjectWriter::commitAsync() {
   if (!error_.isOk()) return error_;
   if (state_ != State::Writing) return internalError("commit of a finished object writer");
+  outcome_ = commitNow();
+  return outcome_->isOk() ? Status::ok() : outcome_->status();
+}
+
+Result<ObjectId> FileObjectWriter::wait() {
+  if (!outcome_) return internalError("wait for an object writer that was not committed");
+  return *outcome_;
+}
+
+Result<ObjectId> FileObjectWriter::commitNow() {
   Status s = flushBuffer();
   if (!s.isOk()) return fail(std::move(s));
   buffer_.reset();

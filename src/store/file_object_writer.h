@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mailark/content_store.h"
@@ -36,11 +37,15 @@ class FileObjectWriter final : public ObjectWriter {
 
   Status append(std::span<const char> bytes) override;
   uint64_t size() const override { return size_; }
-  Result<ObjectId> commit() override;
+  // Commits synchronously (fsync, rename); wait() returns the outcome.
+  Status commitAsync() override;
+  Result<ObjectId> wait() override;
   void abort() override;
 
  private:
   enum class State { Writing, Committed, Aborted };
+
+  Result<ObjectId> commitNow();
 
   Status flushBuffer();
   // Moves the fsynced temp file to its final name, or drops it when an
@@ -60,6 +65,7 @@ class FileObjectWriter final : public ObjectWriter {
   uint64_t size_ = 0;
   State state_ = State::Writing;
   Status error_;
+  std::optional<Result<ObjectId>> outcome_;  // set by commitAsync()
 };
 
 }  // namespace mailark::store

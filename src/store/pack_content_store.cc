@@ -8,13 +8,25 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <thread>
 
 #include "src/base/log.h"
 #include "src/store/object_layout.h"
 #include "src/store/pack_format.h"
+#include "src/store/pack_object_job.h"
 #include "src/store/pack_object_writer.h"
 
 namespace mailark::store {
+
+namespace {
+
+unsigned workerCount(int requested) {
+  if (requested >= 0) return static_cast<unsigned>(requested);
+  // Beyond a handful, the loop thread feeding them is the limit.
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<PackContentStore>> PackContentStore::open(const std::string& root, ObjectIndex* index,
                                                                 const PackStoreOptions& options) {
@@ -42,11 +54,20 @@ Result<std::unique_ptr<PackContentStore>> PackContentStore::open(const std::stri
     MAILARK_RETURN_IF_ERROR(store->recover(id, it == ends->end() ? 0 : it->second));
     store->next_pack_ = std::max(store->next_pack_, id + 1);
   }
+  store->pool_ = std::make_unique<WorkerPool>(workerCount(options.workers));
   return store;
 }
 
 PackContentStore::~PackContentStore() {
+  {
+    // Writers are gone (they may not outlive the store), but committed
+    // objects may still be waiting for an index answer only we can give.
+    std::unique_lock<std::mutex> lock(mu_);
+    while (unfinished_ > 0) ownerWait(lock);
+  }
+  pool_.reset();  // runs what is left (aborts), then joins
   for (ZSTD_CCtx* c : compressors_) ZSTD_freeCCtx(c);
+  for (char* c : free_chunks_) delete[] c;
   if (decompressor_ != nullptr) ZSTD_freeDCtx(decompressor_);
 }
 
@@ -114,17 +135,14 @@ Status PackContentStore::recover(uint32_t pack, uint64_t indexed_end) {
 
 Result<ObjectWriterPtr> PackContentStore::newObject() {
   if (options_.read_only) return internalError("the archive was opened read-only");
-  Result<PackFile*> pack = acquirePack();
-  if (!pack) return pack.status();
-  ZSTD_CCtx* cctx = options_.compression == Compression::Zstd ? borrowCompressor() : nullptr;
-  if (options_.compression == Compression::Zstd && cctx == nullptr) {
-    releasePack(*pack);
-    return internalError("cannot allocate a zstd compressor");
-  }
-  return ObjectWriterPtr(std::make_unique<PackObjectWriter>(this, *pack, cctx));
+  pollLookups();
+  auto job = std::make_shared<PackObjectJob>(this, std::make_shared<Strand>(),
+                                             options_.compression == Compression::Zstd);
+  return ObjectWriterPtr(std::make_unique<PackObjectWriter>(this, std::move(job)));
 }
 
-Result<PackFile*> PackContentStore::acquirePack() {
+Result<PackFile*> PackContentStore::acquirePack(uint64_t* frame_start) {
+  std::lock_guard<std::mutex> lock(mu_);
   PackFile* pack = nullptr;
   for (auto& p : open_packs_) {
     if (!p->busy && p->size < options_.pack_size) {
@@ -155,35 +173,44 @@ Result<PackFile*> PackContentStore::acquirePack() {
     pack->dirty = true;
   }
   pack->busy = true;
+  *frame_start = pack->size;
   return pack;
 }
 
-void PackContentStore::releasePack(PackFile* pack) { pack->busy = false; }
+void PackContentStore::releasePack(PackFile* pack) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pack->busy = false;
+}
 
 ZSTD_CCtx* PackContentStore::borrowCompressor() {
-  ZSTD_CCtx* c = nullptr;
-  if (!compressors_.empty()) {
-    c = compressors_.back();
-    compressors_.pop_back();
-    ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
-    return c;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!compressors_.empty()) {
+      ZSTD_CCtx* c = compressors_.back();
+      compressors_.pop_back();
+      return c;
+    }
   }
-  c = ZSTD_createCCtx();
+  ZSTD_CCtx* c = ZSTD_createCCtx();
   if (c != nullptr) ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, options_.zstd_level);
   return c;
 }
 
-void PackContentStore::returnCompressor(ZSTD_CCtx* cctx) { compressors_.push_back(cctx); }
-
-Result<std::optional<ObjectLocation>> PackContentStore::locate(const ObjectId& id) {
-  auto it = pending_.find(id);
-  if (it != pending_.end()) return std::optional<ObjectLocation>(it->second);
-  return index_->findObject(id);
+void PackContentStore::returnCompressor(ZSTD_CCtx* cctx) {
+  // Reset outside the lock: a compressor returned mid-frame (a dropped
+  // object) must start its next frame clean.
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+  std::lock_guard<std::mutex> lock(mu_);
+  compressors_.push_back(cctx);
 }
 
-void PackContentStore::committed(StoredObject object) {
-  pending_[object.id] = object.where;
-  unsynced_.push_back(std::move(object));
+Result<std::optional<ObjectLocation>> PackContentStore::locate(const ObjectId& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(id);
+    if (it != pending_.end()) return std::optional<ObjectLocation>(it->second);
+  }
+  return index_->findObject(id);
 }
 
 Result<bool> PackContentStore::contains(const ObjectId& id) {
@@ -196,14 +223,39 @@ Result<bool> PackContentStore::contains(const ObjectId& id) {
 }
 
 Result<std::vector<StoredObject>> PackContentStore::sync() {
-  for (auto& p : open_packs_) {
-    if (!p->dirty) continue;
-    if (::fdatasync(p->fd.get()) != 0) return errnoStatus(errno, "fsync " + p->path);
-    p->dirty = false;
-  }
-  if (packs_dir_dirty_) {
-    MAILARK_RETURN_IF_ERROR(fsyncDir(packsDir(root_)));
+  struct ToSync {
+    PackFile* pack;
+    int fd;
+  };
+  std::vector<ToSync> packs;
+  bool dir_dirty = false;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (unfinished_ > 0) ownerWait(lock);
+    for (auto& p : open_packs_) {
+      if (!p->dirty) continue;
+      packs.push_back({p.get(), p->fd.get()});
+      p->dirty = false;
+    }
+    dir_dirty = packs_dir_dirty_;
     packs_dir_dirty_ = false;
+  }
+  // Outside the lock: workers may keep streaming objects not yet committed.
+  // No frame can be completed meanwhile (only committed objects complete,
+  // and commits come from this thread), so nothing slips past this sync.
+  Status error;
+  for (const ToSync& t : packs) {
+    if (error.isOk() && ::fdatasync(t.fd) != 0) error = errnoStatus(errno, "fsync " + t.pack->path);
+    if (!error.isOk()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      t.pack->dirty = true;
+    }
+  }
+  if (error.isOk() && dir_dirty) error = fsyncDir(packsDir(root_));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!error.isOk()) {
+    packs_dir_dirty_ = packs_dir_dirty_ || dir_dirty;
+    return error;
   }
   // Full packs are done with once synced.
   std::erase_if(open_packs_, [&](const std::unique_ptr<PackFile>& p) {
@@ -215,6 +267,7 @@ Result<std::vector<StoredObject>> PackContentStore::sync() {
 }
 
 void PackContentStore::indexed(const std::vector<StoredObject>& objects) {
+  std::lock_guard<std::mutex> lock(mu_);
   for (const StoredObject& o : objects) pending_.erase(o.id);
 }
 

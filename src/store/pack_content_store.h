@@ -1,12 +1,31 @@
 // PackContentStore: ContentStore on append-only pack files (pack_format.h)
 // with an external ObjectIndex (the state database) mapping id -> frame.
 //
-// Writing: each ObjectWriter takes a pack to itself for the life of the
-// object, so concurrent jobs stream into different packs and every frame is
-// contiguous. A pack is rolled over once it passes options.pack_size.
-// Durability is group commit: commit() only appends; sync() fsyncs every
-// pack written since the last sync (and the packs directory when a pack was
-// created) and hands the new objects to the caller for indexing.
+// Writing: the owner's thread (the loop) only copies appended bytes into
+// 64 KiB chunks and posts them to a WorkerPool; each object has its own
+// strand, so its bytes are hashed, compressed and written in order on a
+// worker while other objects proceed in parallel (pack_object_job.h). A
+// frame small enough to sit in memory is written whole in one pwrite() to
+// whichever pack is free at that moment; a larger one streams into a pack
+// it holds alone. Either way every frame is contiguous. A pack is rolled
+// over once it passes options.pack_size. With options.workers == 0 all of
+// this runs inline, on the owner's thread.
+//
+// Dedup: a finished object claims its id. A second object with the same id
+// waits for the claim and drops its copy. The claim holder asks the index
+// (on the owner's thread only: the index is not thread-safe) and writes
+// only when the id is new. Index questions are answered whenever the owner
+// enters the store: newObject(), commitAsync(), backpressure and sync().
+//
+// Backpressure: the owner blocks (answering index questions meanwhile)
+// while kMaxChunksInFlight chunks wait for workers or kMaxUnfinished
+// committed objects are not yet done. Memory is bounded by those buffers
+// plus one chunk and one output buffer per open writer.
+//
+// Durability is group commit: sync() waits for every committed object,
+// fdatasyncs every pack written since the last sync (and the packs
+// directory when a pack was created) and hands the new objects to the
+// caller for indexing.
 //
 // Recovery (open, not read-only): for each pack, frames past the indexed
 // end are checked one by one; whole ones (fsynced, but the crash beat the
@@ -14,32 +33,42 @@
 // torn frame and everything after it are cut off.
 //
 // Lifetime: the store must outlive its writers; `index` must outlive the store.
-// Threading: one thread.
+// Threading: the ContentStore and ObjectWriter methods belong to one owner
+// thread. Members marked "worker" are called by jobs on any thread; shared
+// state is guarded by mu_.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "mailark/content_store.h"
 #include "src/store/fs_util.h"
+#include "src/store/worker_pool.h"
 
 struct ZSTD_CCtx_s;
 struct ZSTD_DCtx_s;
 
 namespace mailark::store {
 
-// One pack open for appending.
+class PackObjectJob;
+using PackObjectJobPtr = std::shared_ptr<PackObjectJob>;
+
+// One pack open for appending. id, path and fd never change once made;
+// size, busy and dirty are guarded by the store's mutex.
 struct PackFile {
   uint32_t id = 0;
   std::string path;
   UniqueFd fd;
   uint64_t size = 0;   // end of the last committed frame
-  bool busy = false;   // a writer holds it
+  bool busy = false;   // a job is writing to it
   bool dirty = false;  // committed frames not yet fsynced
+  uint64_t written_back = 0;  // end of the range already handed to write-back
 };
 
 // What a frame walk found in one pack.
@@ -52,8 +81,16 @@ struct PackScan {
 
 class PackContentStore final : public ContentStore {
  public:
+  static constexpr size_t kChunkSize = 64 * 1024;
+  static constexpr int kMaxChunksInFlight = 64;
+  static constexpr int kMaxUnfinished = 512;
+  // Every this many new bytes in a pack, write-back is started early
+  // (sync_file_range), so sync()'s fdatasync finds little left to write.
+  static constexpr uint64_t kWriteBehind = 4ull << 20;
+
   static Result<std::unique_ptr<PackContentStore>> open(const std::string& root, ObjectIndex* index,
                                                        const PackStoreOptions& options);
+  // Waits for every posted job, then stops the workers.
   ~PackContentStore() override;
 
   Result<ObjectWriterPtr> newObject() override;
@@ -72,16 +109,45 @@ class PackContentStore final : public ContentStore {
   // Pack ids present on disk, ascending.
   Result<std::vector<uint32_t>> packIds() const;
   const std::string& root() const { return root_; }
+  const PackStoreOptions& options() const { return options_; }
+  unsigned workers() const { return pool_ ? pool_->threads() : 0; }
 
-  // For PackObjectWriter.
-  Result<PackFile*> acquirePack();
-  void releasePack(PackFile* pack);
+  // For PackObjectWriter (owner thread).
+  char* takeChunk();
+  // Posts a chunk to `job`'s strand; blocks while too much is in flight.
+  void postChunk(const PackObjectJobPtr& job, char* chunk, size_t n, bool last);
+  void postAbort(const PackObjectJobPtr& job);
+  // The error a job hit before commit, if any.
+  Status earlyError(const PackObjectJob& job);
+  // Waits until the committed `job` is done; its id or error.
+  Result<ObjectId> waitFor(const PackObjectJob& job);
+
+  // Gives a chunk back to the pool; `posted` when it came through postChunk.
+  void returnChunk(char* chunk, bool posted);
+
+  // For PackObjectJob (worker).
   ZSTD_CCtx_s* borrowCompressor();
   void returnCompressor(ZSTD_CCtx_s* cctx);
-  // Pending (committed, not yet indexed) or indexed location of `id`.
+  // A pack for the job alone, and where its frame starts.
+  Result<PackFile*> acquirePack(uint64_t* frame_start);
+  void releasePack(PackFile* pack);
+  enum class Claim { Stored, Wait, Claimed };
+  // Stored: the id is written already. Wait: another job holds the claim
+  // and will call job->onWinnerDone. Claimed: ask the index (lookUp).
+  Claim claim(const PackObjectJobPtr& job);
+  // Has the owner answer job->onIndexAnswer (at once when inline).
+  void lookUp(const PackObjectJobPtr& job);
+  // The claim holder wrote its frame: the object is readable; waiters are told.
+  void published(const PackObjectJobPtr& job, StoredObject object, PackFile* pack);
+  // The claim holder wrote nothing: ok (already indexed) or its error.
+  void unclaim(const PackObjectJobPtr& job, const Status& s);
+  // A job failed before commit.
+  void jobFailed(PackObjectJob* job, const Status& s);
+  // A committed job is done without a frame of its own.
+  void jobDone(PackObjectJob* job, Result<ObjectId> outcome);
+
+  // Pending (committed, not yet indexed) or indexed location of `id`. Owner.
   Result<std::optional<ObjectLocation>> locate(const ObjectId& id);
-  void committed(StoredObject object);
-  const PackStoreOptions& options() const { return options_; }
 
  private:
   PackContentStore(std::string root, ObjectIndex* index, const PackStoreOptions& options)
@@ -89,19 +155,39 @@ class PackContentStore final : public ContentStore {
 
   Status recover(uint32_t pack, uint64_t indexed_end);
   Result<int> readFd(uint32_t pack);
+  // Owner, mu_ held: answers queued index questions (unlocking meanwhile)
+  // or else sleeps until a worker reports progress.
+  void ownerWait(std::unique_lock<std::mutex>& lock);
+  void answerLookups(std::unique_lock<std::mutex>& lock);
+  // Owner: answers queued index questions without blocking.
+  void pollLookups();
+  void wakeOwner();  // mu_ held
+  void tellWaiters(std::vector<PackObjectJobPtr> waiters, const Status& s);
 
-  std::string root_;
-  ObjectIndex* index_;
-  PackStoreOptions options_;
+  const std::string root_;
+  ObjectIndex* const index_;
+  const PackStoreOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable owner_cv_;
+  bool owner_waiting_ = false;
   std::vector<std::unique_ptr<PackFile>> open_packs_;  // appendable or awaiting fsync
   uint32_t next_pack_ = 1;
   bool packs_dir_dirty_ = false;
   std::unordered_map<ObjectId, ObjectLocation> pending_;
   std::vector<StoredObject> unsynced_;
+  std::unordered_map<ObjectId, std::vector<PackObjectJobPtr>> claims_;  // id -> waiters
+  std::vector<PackObjectJobPtr> lookups_;  // claim holders waiting for the index
   std::vector<ZSTD_CCtx_s*> compressors_;
+  std::vector<char*> free_chunks_;
+  int chunks_in_flight_ = 0;
+  int unfinished_ = 0;  // committed jobs not yet done
+
+  // Owner only.
   ZSTD_DCtx_s* decompressor_ = nullptr;
   std::map<uint32_t, UniqueFd> read_fds_;
   ContentStorePtr legacy_;  // file-per-object objects/ from schema-1 archives, if any
+  std::unique_ptr<WorkerPool> pool_;  // last: its threads are joined first
 };
 
 }  // namespace mailark::store

@@ -3,11 +3,16 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+
+#include "src/base/sha256.h"
 #include "tests/store/test_dirs.h"
 
 namespace mailark::engine {
 namespace {
 
+using mailark::testing::SmallTmpfs;
 using mailark::testing::TempDir;
 
 class RecorderTest : public ::testing::Test {
@@ -31,7 +36,14 @@ class RecorderTest : public ::testing::Test {
     MAILARK_RETURN_IF_ERROR((*w)->append(body));
     MessageRecord m;
     m.uid = uid;
-    return r.finishMessage(folder_, std::move(*w), m).status();
+    return r.finishMessage(folder_, std::move(*w), m);
+  }
+  // uid -> object id of every recorded row.
+  std::map<uint32_t, ObjectId> rowIds() {
+    std::map<uint32_t, ObjectId> out;
+    Status s = state_->listMessages("a@x.test", [&](const ArchivedMessage& m) { out[m.message.uid] = m.message.sha256; });
+    EXPECT_TRUE(s.isOk()) << s.toString();
+    return out;
   }
   size_t rows() {
     Result<std::vector<uint32_t>> uids = state_->archivedUids(folder_, 0);
@@ -66,6 +78,86 @@ TEST_F(RecorderTest, FlushesByItselfPastTheQueueLimit) {
   for (uint32_t uid = 1; uid <= 4; ++uid) ASSERT_TRUE(store(recorder, uid, "m" + std::to_string(uid)).isOk());
   EXPECT_EQ(rows(), 3u);
   EXPECT_EQ(recorder.queued(), 1u);
+}
+
+std::string body(uint32_t n, size_t size) {
+  std::string s = "Message-ID: <" + std::to_string(n) + "@x.test>\r\n\r\n";
+  std::minstd_rand rng(n);
+  while (s.size() < size) s += (rng() % 7 == 0) ? "\r\n" : "word ";
+  s.resize(size);
+  return s;
+}
+
+TEST_F(RecorderTest, FlushWaitsForEveryObjectTheWorkersAreFinishing) {
+  for (int workers : {0, 2}) {
+    TempDir dir;
+    Result<StateStorePtr> st = openSqliteStateStore(dir.path() + "/state.db");
+    ASSERT_TRUE(st.isOk());
+    PackStoreOptions options;
+    options.workers = workers;
+    Result<ContentStorePtr> cs = openPackContentStore(dir.path(), st->get(), options);
+    ASSERT_TRUE(cs.isOk());
+    Result<int64_t> mb = (*st)->mailboxId("a@x.test");
+    Result<FolderState> f = (*st)->folder(*mb, "INBOX", 1);
+    ASSERT_TRUE(f.isOk());
+    store_.reset();
+    state_ = std::move(*st);
+    store_ = std::move(*cs);
+    folder_ = f->folder_id;
+    MessageRecorder recorder(store_.get(), state_.get());
+    std::map<uint32_t, std::string> sent;
+    for (uint32_t uid = 1; uid <= 300; ++uid) {
+      // Every fifth message repeats an earlier one: its own row, one object.
+      uint32_t n = uid % 5 == 0 ? uid - 3 : uid;
+      sent[uid] = body(n, std::vector<size_t>{300, 20000, 90000, 400000}[n % 4]);
+      ASSERT_TRUE(store(recorder, uid, sent[uid]).isOk());
+    }
+    ASSERT_TRUE(recorder.flush().isOk());
+    std::map<uint32_t, ObjectId> ids = rowIds();
+    ASSERT_EQ(ids.size(), sent.size()) << "workers=" << workers;
+    for (const auto& [uid, bytes] : sent) EXPECT_EQ(ids[uid], digestHex(Sha256::of(bytes))) << uid;
+    Result<ArchiveTotals> t = state_->archiveTotals();
+    ASSERT_TRUE(t.isOk());
+    EXPECT_EQ(t->objects, 240);
+    size_t unindexed = 0;
+    ASSERT_TRUE(state_->messagesWithoutIndex("", [&](const ArchivedMessage&) { ++unindexed; }).isOk());
+    EXPECT_EQ(unindexed, 0u);
+    store_.reset();  // before `dir` goes
+    state_.reset();
+  }
+}
+
+TEST_F(RecorderTest, ObjectThatFailsInTheBackgroundIsNotRecordedAndFlushSaysWhy) {
+  SmallTmpfs small_fs("1m");
+  if (!small_fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here";
+  PackStoreOptions options;
+  options.workers = 2;
+  options.compression = Compression::None;
+  Result<ContentStorePtr> cs = openPackContentStore(small_fs.path(), state_.get(), options);
+  ASSERT_TRUE(cs.isOk());
+  ContentStorePtr packs = std::move(*cs);
+  MessageRecorder recorder(packs.get(), state_.get());
+  std::mt19937 rng(1);
+  std::string big(3 << 20, '\0');
+  for (char& c : big) c = static_cast<char>(rng());
+
+  ASSERT_TRUE(store(recorder, 1, "first").isOk());
+  // The big one fails in a worker; depending on timing append() or
+  // finishMessage() already says so, else the flush does.
+  Status early = store(recorder, 2, big);
+  ASSERT_TRUE(store(recorder, 3, "third").isOk());
+  Status flushed = recorder.flush();
+  Status error = early.isOk() ? flushed : early;
+  EXPECT_EQ(error.code(), StatusCode::StorageFull) << error.toString();
+  std::map<uint32_t, ObjectId> ids = rowIds();
+  EXPECT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids.count(2), 0u);
+  EXPECT_EQ(ids[3], digestHex(Sha256::of(std::string("third"))));
+  EXPECT_EQ(recorder.queued(), 0u);
+  // The store is usable again once the failed object's space is back.
+  ASSERT_TRUE(store(recorder, 4, "fourth").isOk());
+  EXPECT_TRUE(recorder.flush().isOk());
+  EXPECT_EQ(rowIds().size(), 3u);
 }
 
 }  // namespace

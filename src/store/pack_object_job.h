@@ -1,0 +1,102 @@
+// PackObjectJob: the worker side of one object being written to a pack
+// store. It hashes the original bytes, compresses them and writes the frame,
+// running only on its own strand (worker_pool.h), so the object's bytes are
+// processed in order while other objects proceed in parallel.
+//
+// Life of a job: chunks arrive in order (onChunk); the last one finishes the
+// hash and the job claims the id with the store. If another job already
+// holds the claim, this one waits for it (onWinnerDone) and then drops its
+// copy. Otherwise the store asks the index, on the owner's thread, whether
+// the id is stored already (onIndexAnswer): if so the copy is dropped,
+// if not the frame is written. Either way the job ends by reporting its
+// id or error to the store (PackContentStore::jobDone / published).
+//
+// Memory: one output buffer of at most kFrameHeaderSize + kBufferSize,
+// grown as needed, so a small message holds only about its compressed size.
+// A frame that does not fit is streamed into a pack the job holds alone
+// ("spilled"), header last, exactly as before workers existed.
+//
+// Threading: every method except the constructor runs on the job's strand.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "mailark/content_store.h"
+#include "src/base/sha256.h"
+#include "src/store/pack_format.h"
+#include "src/store/worker_pool.h"
+
+struct ZSTD_CCtx_s;
+
+namespace mailark::store {
+
+class PackContentStore;
+struct PackFile;
+
+class PackObjectJob : public std::enable_shared_from_this<PackObjectJob> {
+ public:
+  static constexpr size_t kBufferSize = 256 * 1024;  // payload bytes held before spilling
+
+  PackObjectJob(PackContentStore* store, StrandPtr strand, bool compress);
+  ~PackObjectJob();
+  PackObjectJob(const PackObjectJob&) = delete;
+  PackObjectJob& operator=(const PackObjectJob&) = delete;
+
+  const StrandPtr& strand() const { return strand_; }
+  // Set by the last chunk, before the store is asked about it.
+  const ObjectId& id() const { return id_; }
+
+  // `chunk` (from the store's chunk pool) holds `n` bytes; it is returned to
+  // the pool here.
+  void onChunk(char* chunk, size_t n, bool last);
+  void onAbort();
+  // The index's answer for id(): `error` when the lookup failed.
+  void onIndexAnswer(const Status& error, bool found);
+  // The job that held the claim on id() is done: ok means the object is
+  // stored (this copy is a duplicate), else its error.
+  void onWinnerDone(const Status& winner);
+
+  // What the owner's writer sees; guarded by the store's mutex.
+  Status early_error;                       // failed before commit: append() reports it
+  std::optional<Result<ObjectId>> outcome;  // set once the committed object is done
+
+ private:
+  Status consume(std::span<const char> bytes, bool end);
+  // Makes room in out_: grows it, or writes its payload to the pack.
+  Status makeRoom();
+  void resizeOut(size_t room);
+  void freeOut();
+  Status spill();
+  void writeFrame();
+  // Gives back pack (cut back to the frame start if anything was written),
+  // compressor and buffer.
+  void dropCopy();
+  // A failure before the object was finished: free everything at once (a
+  // full disk gets its space back) and make the error visible to append().
+  void fail(Status s);
+
+  PackContentStore* store_;
+  StrandPtr strand_;
+  bool compress_;
+  ZSTD_CCtx_s* cctx_ = nullptr;
+  // Made on the first chunk, on a worker: setting up an OpenSSL digest
+  // costs microseconds the loop thread should not pay.
+  std::optional<Sha256> hash_;
+  // kFrameHeaderSize gap + room for `room_` payload bytes. Not zeroed:
+  // only bytes written by compression or copying are ever read.
+  std::unique_ptr<char[]> out_;
+  size_t room_ = 0;
+  size_t buffered_ = 0;  // payload bytes in out_
+  PackFile* pack_ = nullptr;  // held alone once spilled
+  uint64_t frame_start_ = 0;
+  uint64_t stored_written_ = 0;  // payload bytes already in the pack
+  uint64_t size_ = 0;
+  FrameHeader header_;
+  ObjectId id_;
+  Status error_;
+  bool ended_ = false;  // aborted, failed or finished: later chunks are dropped
+};
+
+}  // namespace mailark::store

@@ -1,0 +1,183 @@
+// PackContentStore's hand-off between the owner's thread and the workers:
+// chunk pool and backpressure, dedup claims, index questions, outcomes.
+// See pack_content_store.h for the rules; pack_object_job.h for the jobs.
+#include "src/store/pack_content_store.h"
+
+#include <fcntl.h>
+
+#include "src/store/pack_object_job.h"
+
+namespace mailark::store {
+
+namespace {
+// Chunks kept for reuse beyond the ones in flight; the rest are freed.
+constexpr size_t kSpareChunks = 2 * PackContentStore::kMaxChunksInFlight;
+}  // namespace
+
+char* PackContentStore::takeChunk() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!free_chunks_.empty()) {
+      char* c = free_chunks_.back();
+      free_chunks_.pop_back();
+      return c;
+    }
+  }
+  return new char[kChunkSize];
+}
+
+void PackContentStore::returnChunk(char* chunk, bool posted) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (free_chunks_.size() < kSpareChunks) {
+    free_chunks_.push_back(chunk);
+  } else {
+    delete[] chunk;
+  }
+  if (posted) {
+    --chunks_in_flight_;
+    wakeOwner();
+  }
+}
+
+void PackContentStore::postChunk(const PackObjectJobPtr& job, char* chunk, size_t n, bool last) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (chunks_in_flight_ >= kMaxChunksInFlight || (last && unfinished_ >= kMaxUnfinished)) ownerWait(lock);
+    ++chunks_in_flight_;
+    if (last) ++unfinished_;
+  }
+  pool_->post(job->strand(), [job, chunk, n, last] { job->onChunk(chunk, n, last); });
+  // Index questions raised meanwhile are answered here, so a steady stream
+  // of messages keeps the workers fed without a trip through the loop.
+  if (last) pollLookups();
+}
+
+void PackContentStore::postAbort(const PackObjectJobPtr& job) {
+  pool_->post(job->strand(), [job] { job->onAbort(); });
+}
+
+Status PackContentStore::earlyError(const PackObjectJob& job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return job.early_error;
+}
+
+Result<ObjectId> PackContentStore::waitFor(const PackObjectJob& job) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!job.outcome.has_value()) ownerWait(lock);
+  return *job.outcome;
+}
+
+void PackContentStore::wakeOwner() {
+  if (owner_waiting_) owner_cv_.notify_one();
+}
+
+void PackContentStore::ownerWait(std::unique_lock<std::mutex>& lock) {
+  if (!lookups_.empty()) return answerLookups(lock);
+  owner_waiting_ = true;
+  owner_cv_.wait(lock);
+  owner_waiting_ = false;
+}
+
+void PackContentStore::answerLookups(std::unique_lock<std::mutex>& lock) {
+  std::vector<PackObjectJobPtr> jobs;
+  jobs.swap(lookups_);
+  lock.unlock();
+  for (PackObjectJobPtr& job : jobs) {
+    Result<std::optional<ObjectLocation>> found = index_->findObject(job->id());
+    Status error = found.isOk() ? Status::ok() : found.status();
+    bool has = found.isOk() && found->has_value();
+    pool_->post(job->strand(), [job, error, has] { job->onIndexAnswer(error, has); });
+  }
+  lock.lock();
+}
+
+void PackContentStore::pollLookups() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!lookups_.empty()) answerLookups(lock);
+}
+
+PackContentStore::Claim PackContentStore::claim(const PackObjectJobPtr& job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pending_.count(job->id()) != 0) return Claim::Stored;
+  auto [it, fresh] = claims_.try_emplace(job->id());
+  if (fresh) return Claim::Claimed;
+  it->second.push_back(job);
+  return Claim::Wait;
+}
+
+void PackContentStore::lookUp(const PackObjectJobPtr& job) {
+  if (pool_->threads() == 0) {
+    // Inline: this is the owner's thread, inside the job's own task.
+    Result<std::optional<ObjectLocation>> found = index_->findObject(job->id());
+    job->onIndexAnswer(found.isOk() ? Status::ok() : found.status(), found.isOk() && found->has_value());
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  lookups_.push_back(job);
+  wakeOwner();
+}
+
+void PackContentStore::published(const PackObjectJobPtr& job, StoredObject object, PackFile* pack) {
+  std::vector<PackObjectJobPtr> waiters;
+  uint64_t write_back_from = 0, write_back_to = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pack->size = object.where.offset + object.where.length;
+    pack->dirty = true;
+    if (pack->size - pack->written_back >= kWriteBehind) {
+      write_back_from = pack->written_back;
+      write_back_to = pack->written_back = pack->size;
+    } else {
+      pack->busy = false;
+    }
+    pending_[object.id] = object.where;
+    auto it = claims_.find(object.id);
+    if (it != claims_.end()) {
+      waiters = std::move(it->second);
+      claims_.erase(it);
+    }
+    job->outcome = object.id;
+    unsynced_.push_back(std::move(object));
+    --unfinished_;
+    wakeOwner();
+  }
+  tellWaiters(std::move(waiters), Status::ok());
+  if (write_back_to > write_back_from) {
+    // Still busy, so sync() cannot close the pack under us. Only a hint:
+    // durability comes from sync()'s fdatasync, so errors are ignored.
+    ::sync_file_range(pack->fd.get(), static_cast<off_t>(write_back_from),
+                      static_cast<off_t>(write_back_to - write_back_from), SYNC_FILE_RANGE_WRITE);
+    releasePack(pack);
+  }
+}
+
+void PackContentStore::unclaim(const PackObjectJobPtr& job, const Status& s) {
+  std::vector<PackObjectJobPtr> waiters;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = claims_.find(job->id());
+    if (it != claims_.end()) {
+      waiters = std::move(it->second);
+      claims_.erase(it);
+    }
+  }
+  tellWaiters(std::move(waiters), s);
+}
+
+void PackContentStore::tellWaiters(std::vector<PackObjectJobPtr> waiters, const Status& s) {
+  for (PackObjectJobPtr& w : waiters) pool_->post(w->strand(), [w, s] { w->onWinnerDone(s); });
+}
+
+void PackContentStore::jobFailed(PackObjectJob* job, const Status& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  job->early_error = s;
+}
+
+void PackContentStore::jobDone(PackObjectJob* job, Result<ObjectId> outcome) {
+  std::lock_guard<std::mutex> lock(mu_);
+  job->outcome = std::move(outcome);
+  --unfinished_;
+  wakeOwner();
+}
+
+}  // namespace mailark::store
