@@ -4,6 +4,8 @@
 
 #include <simdjson.h>
 
+#include "src/auth/json_fields.h"
+
 namespace mailark::auth {
 
 namespace {
@@ -20,10 +22,7 @@ int base64UrlValue(char c) {
 }
 
 Status readString(od::value& v, std::string_view name, std::string& out) {
-  std::string_view sv;
-  if (v.get_string().get(sv)) return protocolError("token claim " + std::string(name) + " is not a string");
-  out.assign(sv);
-  return Status::ok();
+  return readJsonString(v, "token claim " + std::string(name), out);
 }
 
 // `aud` is a string in Microsoft's tokens but may be an array per RFC 7519.
@@ -100,31 +99,20 @@ Result<JwtClaims> decodeJwtClaims(std::string_view token) {
   Result<std::string> payload = base64UrlDecode(token.substr(first + 1, second - first - 1));
   if (!payload) return payload.status().withContext("JWT payload");
 
-  simdjson::padded_string json(*payload);
-  od::parser parser;
-  od::document doc;
-  od::object obj;
-  if (parser.iterate(json).get(doc) || doc.get_object().get(obj))
-    return protocolError("JWT payload is not a JSON object");
   JwtClaims claims;
-  for (auto field_result : obj) {
-    od::field field;
-    std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key))
-      return protocolError("JWT payload is not valid JSON");
-    od::value& v = field.value();
-    Status st;
-    if (key == "aud") st = readAudience(v, claims.aud);
-    else if (key == "iss") st = readString(v, key, claims.iss);
-    else if (key == "appid") st = readString(v, key, claims.appid);
-    else if (key == "azp") st = readString(v, key, claims.azp);
-    else if (key == "oid") st = readString(v, key, claims.oid);
-    else if (key == "tid") st = readString(v, key, claims.tid);
-    else if (key == "idtyp") st = readString(v, key, claims.idtyp);
-    else if (key == "roles") st = readRoles(v, claims.roles);
-    else if (key == "exp") st = readExp(v, claims.exp);
-    MAILARK_RETURN_IF_ERROR(st);
-  }
+  Status st = forEachField(*payload, "JWT payload", [&](std::string_view key, od::value& v) -> Status {
+    if (key == "aud") return readAudience(v, claims.aud);
+    if (key == "iss") return readString(v, key, claims.iss);
+    if (key == "appid") return readString(v, key, claims.appid);
+    if (key == "azp") return readString(v, key, claims.azp);
+    if (key == "oid") return readString(v, key, claims.oid);
+    if (key == "tid") return readString(v, key, claims.tid);
+    if (key == "idtyp") return readString(v, key, claims.idtyp);
+    if (key == "roles") return readRoles(v, claims.roles);
+    if (key == "exp") return readExp(v, claims.exp);
+    return Status::ok();
+  });
+  MAILARK_RETURN_IF_ERROR(st);
   return claims;
 }
 

@@ -5,6 +5,8 @@
 
 #include <simdjson.h>
 
+#include "src/auth/json_fields.h"
+
 namespace mailark::auth {
 
 namespace {
@@ -37,39 +39,35 @@ Result<int64_t> readExpiresIn(od::value& v) {
   return seconds;
 }
 
+Status readErrorCodes(od::value& v, std::vector<int64_t>& out) {
+  od::array codes;
+  if (v.get_array().get(codes)) return protocolError("token error response: error_codes is not an array");
+  for (auto code_result : codes) {
+    int64_t code = 0;
+    if (code_result.get_int64().get(code))
+      return protocolError("token error response: error_codes holds a non-integer");
+    out.push_back(code);
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<TokenResponse> parseTokenResponse(std::string_view body) {
-  simdjson::padded_string json(body);
-  od::parser parser;
-  od::document doc;
-  od::object obj;
-  if (parser.iterate(json).get(doc) || doc.get_object().get(obj))
-    return protocolError("token response is not a JSON object");
   TokenResponse out;
   bool have_expires = false;
-  for (auto field_result : obj) {
-    od::field field;
-    std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key))
-      return protocolError("token response is not valid JSON");
-    if (key == "access_token") {
-      std::string_view s;
-      if (field.value().get_string().get(s))
-        return protocolError("token response: access_token is not a string");
-      out.access_token.assign(s);
-    } else if (key == "token_type") {
-      std::string_view s;
-      if (field.value().get_string().get(s))
-        return protocolError("token response: token_type is not a string");
-      out.token_type.assign(s);
-    } else if (key == "expires_in") {
-      Result<int64_t> seconds = readExpiresIn(field.value());
+  Status st = forEachField(body, "token response", [&](std::string_view key, od::value& v) -> Status {
+    if (key == "access_token") return readJsonString(v, "token response: access_token", out.access_token);
+    if (key == "token_type") return readJsonString(v, "token response: token_type", out.token_type);
+    if (key == "expires_in") {
+      Result<int64_t> seconds = readExpiresIn(v);
       if (!seconds) return seconds.status();
       out.expires_in = *seconds;
       have_expires = true;
     }
-  }
+    return Status::ok();
+  });
+  MAILARK_RETURN_IF_ERROR(st);
   if (out.access_token.empty()) return protocolError("token response has no access_token");
   if (!have_expires) return protocolError("token response has no expires_in");
   if (strcasecmp(out.token_type.c_str(), "Bearer") != 0)
@@ -79,40 +77,15 @@ Result<TokenResponse> parseTokenResponse(std::string_view body) {
 }
 
 Result<TokenErrorBody> parseTokenErrorBody(std::string_view body) {
-  simdjson::padded_string json(body);
-  od::parser parser;
-  od::document doc;
-  od::object obj;
-  if (parser.iterate(json).get(doc) || doc.get_object().get(obj))
-    return protocolError("token error response is not a JSON object");
   TokenErrorBody out;
-  for (auto field_result : obj) {
-    od::field field;
-    std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key))
-      return protocolError("token error response is not valid JSON");
-    if (key == "error") {
-      std::string_view s;
-      if (field.value().get_string().get(s))
-        return protocolError("token error response: error is not a string");
-      out.error.assign(s);
-    } else if (key == "error_description") {
-      std::string_view s;
-      if (field.value().get_string().get(s))
-        return protocolError("token error response: error_description is not a string");
-      out.error_description.assign(s);
-    } else if (key == "error_codes") {
-      od::array codes;
-      if (field.value().get_array().get(codes))
-        return protocolError("token error response: error_codes is not an array");
-      for (auto code_result : codes) {
-        int64_t code = 0;
-        if (code_result.get_int64().get(code))
-          return protocolError("token error response: error_codes holds a non-integer");
-        out.error_codes.push_back(code);
-      }
-    }
-  }
+  Status st = forEachField(body, "token error response", [&](std::string_view key, od::value& v) -> Status {
+    if (key == "error") return readJsonString(v, "token error response: error", out.error);
+    if (key == "error_description")
+      return readJsonString(v, "token error response: error_description", out.error_description);
+    if (key == "error_codes") return readErrorCodes(v, out.error_codes);
+    return Status::ok();
+  });
+  MAILARK_RETURN_IF_ERROR(st);
   if (out.error.empty()) return protocolError("token error response has no error field");
   return out;
 }

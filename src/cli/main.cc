@@ -5,9 +5,11 @@
 
 #include "src/base/log.h"
 #include "src/cli/commands.h"
+#include "src/cli/output.h"
 
 int main(int argc, char** argv) {
-  // A closed peer must surface as a write error, not kill the process.
+  // A closed peer must surface as a write error, not kill the process;
+  // a closed stdout reader ends the command quietly (src/cli/output.h).
   std::signal(SIGPIPE, SIG_IGN);
 
   CLI::App app{"mailark: archive Microsoft 365 (Exchange Online) and IMAP mailboxes with app-only OAuth"};
@@ -75,41 +77,45 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    return mailark::cli::finishStdout(app.exit(e) == 0 ? 0 : 2);
   }
   if (verbose) mailark::log::setLevel(mailark::log::Level::Debug);
-
-  if (run->parsed()) {
-    run_options.config = config;
-    run_options.progress = !quiet;
-    return mailark::cli::runCommand(run_options);
-  }
-  if (status->parsed()) return mailark::cli::statusCommand(config);
-  if (ls->parsed()) {
-    ls_options.config = config;
-    return mailark::cli::lsCommand(ls_options);
-  }
-  if (cat->parsed()) return mailark::cli::catCommand(config, sha);
-  if (verify->parsed()) {
-    verify_options.config = config;
-    return mailark::cli::verifyCommand(verify_options);
-  }
-  if (token->parsed()) {
-    token_options.config = config;
-    return mailark::cli::tokenCommand(token_options);
-  }
-  if (exp->parsed()) {
-    export_options.config = config;
-    return mailark::cli::exportCommand(export_options);
-  }
-  if (admin_script->parsed()) return mailark::cli::adminScriptCommand(config);
-  if (plan->parsed()) {
-    plan_options.config = config;
-    return mailark::cli::planCommand(plan_options);
-  }
-  if (doctor->parsed()) {
-    doctor_options.config = config;
-    return mailark::cli::doctorCommand(doctor_options);
-  }
-  return 2;
+  // Each command returns its exit code; finishStdout() then decides what a
+  // failed stdout means.
+  auto dispatch = [&]() -> int {
+    if (run->parsed()) {
+      run_options.config = config;
+      run_options.progress = !quiet;
+      return mailark::cli::runCommand(run_options);
+    }
+    if (status->parsed()) return mailark::cli::statusCommand(config);
+    if (ls->parsed()) {
+      ls_options.config = config;
+      return mailark::cli::lsCommand(ls_options);
+    }
+    if (cat->parsed()) return mailark::cli::catCommand(config, sha);
+    if (verify->parsed()) {
+      verify_options.config = config;
+      return mailark::cli::verifyCommand(verify_options);
+    }
+    if (token->parsed()) {
+      token_options.config = config;
+      return mailark::cli::tokenCommand(token_options);
+    }
+    if (exp->parsed()) {
+      export_options.config = config;
+      return mailark::cli::exportCommand(export_options);
+    }
+    if (admin_script->parsed()) return mailark::cli::adminScriptCommand(config);
+    if (plan->parsed()) {
+      plan_options.config = config;
+      return mailark::cli::planCommand(plan_options);
+    }
+    if (doctor->parsed()) {
+      doctor_options.config = config;
+      return mailark::cli::doctorCommand(doctor_options);
+    }
+    return 2;
+  };
+  return mailark::cli::finishStdout(dispatch());
 }

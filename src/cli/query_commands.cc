@@ -7,6 +7,7 @@
 #include "src/cli/archive_paths.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
+#include "src/cli/output.h"
 #include "src/config/config.h"
 
 namespace mailark::cli {
@@ -86,6 +87,7 @@ int lsCommand(const LsOptions& options) {
   if (!archive) return reportFatal(archive.status().message());
   std::string line;
   Status s = (*archive)->state->listMessages(options.mailbox, [&](const ArchivedMessage& m) {
+    if (!stdoutWritable()) return;  // the reader went away (`| head`): skip the rest quickly
     line.clear();
     if (options.json) {
       line += "{\"mailbox\":";
@@ -110,10 +112,10 @@ int lsCommand(const LsOptions& options) {
               std::to_string(m.message.uid) + "\t" + m.message.sha256 + "\t" + std::to_string(m.message.size) +
               "\t" + m.message.internaldate + "\t" + m.message.flags + "\n";
     }
-    std::fwrite(line.data(), 1, line.size(), stdout);
+    writeStdout(line);
   });
   if (!s.isOk()) return reportFatal(s.message());
-  return std::fflush(stdout) == 0 ? 0 : reportFatal("cannot write to standard output");
+  return 0;  // main() flushes stdout (src/cli/output.h)
 }
 
 int catCommand(const std::string& config_path, const std::string& sha256) {
@@ -124,13 +126,14 @@ int catCommand(const std::string& config_path, const std::string& sha256) {
   Result<std::unique_ptr<Archive>> archive = openForReading(config_path, &cfg);
   if (!archive) return reportFatal(archive.status().message());
   Status s = (*archive)->store->read(digestHex(parsed), [](std::span<const char> bytes) -> Status {
-    if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size())
-      return ioError("cannot write to standard output");
+    // Stop reading once stdout failed; main() says whether that was an error.
+    if (!writeStdout(std::string_view(bytes.data(), bytes.size())))
+      return Status(StatusCode::Cancelled, "standard output closed");
     return Status::ok();
   });
   if (s.code() == StatusCode::NotFound) return reportFatal("no archived message has SHA-256 " + digestHex(parsed));
-  if (!s.isOk()) return reportFatal(s.message());
-  return std::fflush(stdout) == 0 ? 0 : reportFatal("cannot write to standard output");
+  if (!s.isOk() && stdoutWritable()) return reportFatal(s.message());
+  return 0;  // main() flushes stdout (src/cli/output.h)
 }
 
 }  // namespace mailark::cli

@@ -38,6 +38,30 @@ void TlsReachProbe::onClosed(const Status& reason) {
   finish(reason.isOk() ? transientError("the server closed the connection during the TLS handshake") : reason);
 }
 
+// ---- LoginProbe ----
+
+void LoginProbe::begin(ProbeTarget target, std::function<void(const ProbeOutcome&)> done) {
+  target_ = std::move(target);
+  done_ = std::move(done);
+  step_ = ProbeStep::Connect;
+}
+
+void LoginProbe::fail(ProbeStep step, const Status& s, const std::string& server_text) {
+  if (!done_) return;
+  outcome_.failed_at = step;
+  outcome_.status = s;
+  outcome_.server_text = server_text;
+  finish();
+}
+
+void LoginProbe::finish() {
+  if (!done_) return;
+  auto done = std::move(done_);
+  done_ = nullptr;
+  closeConnection();
+  done(outcome_);
+}
+
 // ---- ImapAccessProbe ----
 
 ImapAccessProbe::ImapAccessProbe(uv_loop_t* loop, std::shared_ptr<tls::TlsContext> tls)
@@ -46,9 +70,7 @@ ImapAccessProbe::ImapAccessProbe(uv_loop_t* loop, std::shared_ptr<tls::TlsContex
 ImapAccessProbe::~ImapAccessProbe() { connection_->close(); }
 
 void ImapAccessProbe::start(ProbeTarget target, std::function<void(const ProbeOutcome&)> done) {
-  target_ = std::move(target);
-  done_ = std::move(done);
-  step_ = ProbeStep::Connect;
+  begin(std::move(target), std::move(done));
   connection_->open(target_.host, target_.port, target_.timeout_ms, [this](const Status& s) {
     if (!s.isOk()) return fail(ProbeStep::Connect, s);
     step_ = ProbeStep::Authenticate;
@@ -84,22 +106,6 @@ void ImapAccessProbe::examine() {
   });
 }
 
-void ImapAccessProbe::fail(ProbeStep step, const Status& s, const std::string& server_text) {
-  if (!done_) return;
-  outcome_.failed_at = step;
-  outcome_.status = s;
-  outcome_.server_text = server_text;
-  finish();
-}
-
-void ImapAccessProbe::finish() {
-  if (!done_) return;
-  auto done = std::move(done_);
-  done_ = nullptr;
-  connection_->close();
-  done(outcome_);
-}
-
 void ImapAccessProbe::onUntagged(imap::Response& r) {
   if (step_ == ProbeStep::Examine)
     if (auto n = imap::parseExists(r)) outcome_.messages = *n;
@@ -123,9 +129,7 @@ Pop3AccessProbe::Pop3AccessProbe(uv_loop_t* loop, std::shared_ptr<tls::TlsContex
 Pop3AccessProbe::~Pop3AccessProbe() { connection_->close(); }
 
 void Pop3AccessProbe::start(ProbeTarget target, std::function<void(const ProbeOutcome&)> done) {
-  target_ = std::move(target);
-  done_ = std::move(done);
-  step_ = ProbeStep::Connect;
+  begin(std::move(target), std::move(done));
   connection_->open(target_.host, target_.port, target_.timeout_ms, [this](const Status& s) {
     if (!s.isOk()) return fail(ProbeStep::Connect, s);
     step_ = ProbeStep::Authenticate;
@@ -148,22 +152,6 @@ void Pop3AccessProbe::start(ProbeTarget target, std::function<void(const ProbeOu
       connection_->send(std::move(stat));
     });
   });
-}
-
-void Pop3AccessProbe::fail(ProbeStep step, const Status& s, const std::string& server_text) {
-  if (!done_) return;
-  outcome_.failed_at = step;
-  outcome_.status = s;
-  outcome_.server_text = server_text;
-  finish();
-}
-
-void Pop3AccessProbe::finish() {
-  if (!done_) return;
-  auto done = std::move(done_);
-  done_ = nullptr;
-  connection_->close();
-  done(outcome_);
 }
 
 void Pop3AccessProbe::onConnectionLost(const Status& reason) {

@@ -62,8 +62,31 @@ struct ProbeTarget {
   std::string token;  // never logged
 };
 
+// What the IMAP and POP3 probes share: the target, the step reached, the
+// outcome so far and the one-shot `done`.
+class LoginProbe {
+ public:
+  virtual ~LoginProbe() = default;
+
+ protected:
+  // Takes the target and `done`, and starts at ProbeStep::Connect.
+  void begin(ProbeTarget target, std::function<void(const ProbeOutcome&)> done);
+  // Records the failure of `step` and finishes; ignored once finished.
+  void fail(ProbeStep step, const Status& s, const std::string& server_text = "");
+  // Closes the connection and runs `done` with the outcome, once.
+  void finish();
+  virtual void closeConnection() = 0;
+
+  ProbeTarget target_;
+  ProbeStep step_ = ProbeStep::Connect;
+  ProbeOutcome outcome_;
+
+ private:
+  std::function<void(const ProbeOutcome&)> done_;
+};
+
 // Walks the IMAP steps Connect -> Authenticate -> FirstCommand -> Examine.
-class ImapAccessProbe : private imap::ImapConnectionCallbacks {
+class ImapAccessProbe : public LoginProbe, private imap::ImapConnectionCallbacks {
  public:
   ImapAccessProbe(uv_loop_t* loop, std::shared_ptr<tls::TlsContext> tls);
   ~ImapAccessProbe() override;
@@ -72,36 +95,26 @@ class ImapAccessProbe : private imap::ImapConnectionCallbacks {
  private:
   void firstCommand();
   void examine();
-  void fail(ProbeStep step, const Status& s, const std::string& server_text = "");
-  void finish();
+  void closeConnection() override { connection_->close(); }
   void onUntagged(imap::Response& response) override;
   imap::LiteralSink* onLiteralStart(const imap::LiteralContext& context) override;
   void onConnectionLost(const Status& reason) override;
 
   std::unique_ptr<imap::ImapConnection> connection_;
-  ProbeTarget target_;
-  ProbeStep step_ = ProbeStep::Connect;
-  ProbeOutcome outcome_;
-  std::function<void(const ProbeOutcome&)> done_;
 };
 
 // Walks the POP3 steps Connect -> Authenticate -> FirstCommand (STAT).
-class Pop3AccessProbe : private pop3::Pop3ConnectionCallbacks {
+class Pop3AccessProbe : public LoginProbe, private pop3::Pop3ConnectionCallbacks {
  public:
   Pop3AccessProbe(uv_loop_t* loop, std::shared_ptr<tls::TlsContext> tls);
   ~Pop3AccessProbe() override;
   void start(ProbeTarget target, std::function<void(const ProbeOutcome&)> done);
 
  private:
-  void fail(ProbeStep step, const Status& s, const std::string& server_text = "");
-  void finish();
+  void closeConnection() override { connection_->close(); }
   void onConnectionLost(const Status& reason) override;
 
   std::unique_ptr<pop3::Pop3Connection> connection_;
-  ProbeTarget target_;
-  ProbeStep step_ = ProbeStep::Connect;
-  ProbeOutcome outcome_;
-  std::function<void(const ProbeOutcome&)> done_;
 };
 
 }  // namespace mailark::engine

@@ -28,8 +28,9 @@ bool readStatus(const imap::Response& r, FolderForecast& f) {
 
 }  // namespace
 
-PlanJob::PlanJob(uv_loop_t* loop, std::shared_ptr<tls::TlsContext> tls, TokenProvider* tokens, StateStore* state,
-                 const JobSettings& settings, std::string mailbox, std::function<void()> on_finished)
+PlannerBase::PlannerBase(uv_loop_t* loop, std::shared_ptr<tls::TlsContext> tls, TokenProvider* tokens,
+                         StateStore* state, const JobSettings& settings, std::string mailbox,
+                         std::function<void()> on_finished)
     : loop_(loop),
       tls_(std::move(tls)),
       tokens_(tokens),
@@ -38,6 +39,10 @@ PlanJob::PlanJob(uv_loop_t* loop, std::shared_ptr<tls::TlsContext> tls, TokenPro
       on_finished_(std::move(on_finished)) {
   forecast_.mailbox = std::move(mailbox);
 }
+
+PlanJob::PlanJob(uv_loop_t* loop, std::shared_ptr<tls::TlsContext> tls, TokenProvider* tokens, StateStore* state,
+                 const JobSettings& settings, std::string mailbox, std::function<void()> on_finished)
+    : PlannerBase(loop, std::move(tls), tokens, state, settings, std::move(mailbox), std::move(on_finished)) {}
 
 PlanJob::~PlanJob() {
   if (connection_) connection_->close();

@@ -63,7 +63,28 @@ class MailboxPlanner {
 };
 using MailboxPlannerPtr = std::unique_ptr<MailboxPlanner>;
 
-class PlanJob : public MailboxPlanner, public imap::ImapConnectionCallbacks {
+// What the IMAP and POP3 planners share: their borrowed services, the
+// settings, the forecast they fill and the `on_finished` they run once.
+class PlannerBase : public MailboxPlanner {
+ public:
+  const MailboxForecast& forecast() const override { return forecast_; }
+
+ protected:
+  // `state` may be null (no archive yet: everything is new). `tokens`,
+  // `tls` and `state` must outlive the planner.
+  PlannerBase(uv_loop_t* loop, std::shared_ptr<tls::TlsContext> tls, TokenProvider* tokens, StateStore* state,
+              const JobSettings& settings, std::string mailbox, std::function<void()> on_finished);
+
+  uv_loop_t* loop_;
+  std::shared_ptr<tls::TlsContext> tls_;
+  TokenProvider* tokens_;
+  StateStore* state_;
+  JobSettings settings_;
+  std::function<void()> on_finished_;
+  MailboxForecast forecast_;
+};
+
+class PlanJob : public PlannerBase, public imap::ImapConnectionCallbacks {
  public:
   // `state` may be null (no archive yet: everything is new). `tokens`,
   // `tls` and `state` must outlive the job.
@@ -72,7 +93,6 @@ class PlanJob : public MailboxPlanner, public imap::ImapConnectionCallbacks {
   ~PlanJob() override;
 
   void start() override;
-  const MailboxForecast& forecast() const override { return forecast_; }
 
  private:
   enum class Phase { Idle, Token, Connecting, LoggingIn, Listing, Status, Examining, ListingUids, LoggingOut, Done };
@@ -94,13 +114,6 @@ class PlanJob : public MailboxPlanner, public imap::ImapConnectionCallbacks {
   imap::LiteralSink* onLiteralStart(const imap::LiteralContext& context) override;
   void onConnectionLost(const Status& reason) override;
 
-  uv_loop_t* loop_;
-  std::shared_ptr<tls::TlsContext> tls_;
-  TokenProvider* tokens_;
-  StateStore* state_;
-  JobSettings settings_;
-  std::function<void()> on_finished_;
-  MailboxForecast forecast_;
   Phase phase_ = Phase::Idle;
   std::unique_ptr<imap::ImapConnection> connection_;
 

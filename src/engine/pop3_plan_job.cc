@@ -27,14 +27,7 @@ bool parseListLine(std::string_view line, uint32_t* number, uint64_t* octets) {
 Pop3PlanJob::Pop3PlanJob(uv_loop_t* loop, std::shared_ptr<tls::TlsContext> tls, TokenProvider* tokens,
                          StateStore* state, const JobSettings& settings, std::string mailbox,
                          std::function<void()> on_finished)
-    : loop_(loop),
-      tls_(std::move(tls)),
-      tokens_(tokens),
-      state_(state),
-      settings_(settings),
-      on_finished_(std::move(on_finished)) {
-  forecast_.mailbox = std::move(mailbox);
-}
+    : PlannerBase(loop, std::move(tls), tokens, state, settings, std::move(mailbox), std::move(on_finished)) {}
 
 Pop3PlanJob::~Pop3PlanJob() {
   if (connection_) connection_->close();

@@ -20,7 +20,7 @@
 
 namespace mailark::engine {
 
-class Pop3PlanJob : public MailboxPlanner, private pop3::Pop3ConnectionCallbacks {
+class Pop3PlanJob : public PlannerBase, private pop3::Pop3ConnectionCallbacks {
  public:
   // `state` may be null (no archive yet). `tokens`, `tls` and `state` must
   // outlive the job. settings.port is the POP3 port.
@@ -29,7 +29,6 @@ class Pop3PlanJob : public MailboxPlanner, private pop3::Pop3ConnectionCallbacks
   ~Pop3PlanJob() override;
 
   void start() override;
-  const MailboxForecast& forecast() const override { return forecast_; }
 
  private:
   void listUidls();
@@ -38,13 +37,6 @@ class Pop3PlanJob : public MailboxPlanner, private pop3::Pop3ConnectionCallbacks
   void finish(Status status);
   void onConnectionLost(const Status& reason) override;
 
-  uv_loop_t* loop_;
-  std::shared_ptr<tls::TlsContext> tls_;
-  TokenProvider* tokens_;
-  StateStore* state_;
-  JobSettings settings_;
-  std::function<void()> on_finished_;
-  MailboxForecast forecast_;
   std::unique_ptr<pop3::Pop3Connection> connection_;
   std::vector<pop3::UidlEntry> listed_;
   std::map<uint32_t, uint64_t> sizes_;  // message number -> octets (LIST)

@@ -7,12 +7,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <random>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "src/cli/export_names.h"
 #include "tests/support/archive_query.h"
 #include "tests/support/testbed.h"
 
@@ -21,12 +23,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// (mailbox, folder, uid, sha256) from `mailark ls` (tab-separated form).
-std::vector<std::vector<std::string>> lsRows(const std::string& config) {
-  ProcessResult r = mailark({"ls", "--config", config});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+// Lines of tab-separated fields.
+std::vector<std::vector<std::string>> splitRows(const std::string& text) {
   std::vector<std::vector<std::string>> rows;
-  std::istringstream lines(r.out);
+  std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
     std::vector<std::string> cols;
@@ -36,6 +36,14 @@ std::vector<std::vector<std::string>> lsRows(const std::string& config) {
     rows.push_back(cols);
   }
   return rows;
+}
+
+// (mailbox, folder, uidvalidity, uid, sha256, size, internaldate, flags)
+// from `mailark ls` (tab-separated form).
+std::vector<std::vector<std::string>> lsRows(const std::string& config) {
+  ProcessResult r = mailark({"ls", "--config", config});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return splitRows(r.out);
 }
 
 class ArchiveStore : public ::testing::Test {
@@ -161,65 +169,109 @@ TEST_F(ArchiveStore, VerifyNamesFlippedByteDeletedIndexRowAndTruncatedPack) {
   EXPECT_TRUE(std::regex_search(v.out, named)) << v.out;
 }
 
-// mboxrd: undo one '>' on every line matching ^>+From .
-std::vector<std::string> readMboxrd(const std::string& text) {
-  std::vector<std::string> messages;
-  std::istringstream in(text);
-  std::string line, current;
-  bool started = false;
-  while (std::getline(in, line)) {
-    if (line.rfind("From ", 0) == 0) {
-      if (started) messages.push_back(current.substr(0, current.size() - 1));  // separator blank line
-      current.clear();
-      started = true;
-      continue;
-    }
-    size_t gt = line.find_first_not_of('>');
-    if (gt != std::string::npos && gt > 0 && line.compare(gt, 5, "From ") == 0) line.erase(0, 1);
-    current += line + "\n";
+// `mailark ls | head -1` and `mailark cat <sha> | head -c 100`: a reader
+// that goes away ends the command quietly with exit 0, while a real write
+// failure (a full disk) is still reported.
+TEST_F(ArchiveStore, CommandsEndQuietlyWhenTheReaderGoesAway) {
+  ASSERT_EQ(mailark({"run", "--config", config_}).exit_code, 0);
+  ProcessResult all = mailark({"ls", "--config", config_});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  // Far beyond the 4 KiB pipe, so a write after the reader's close must fail.
+  ASSERT_GT(all.out.size(), 16u * 1024);
+  ProcessResult head = runIntoEarlyClosingReader({MAILARK_BINARY, "ls", "--config", config_}, 100);
+  EXPECT_EQ(head.exit_code, 0) << head.err;
+  EXPECT_EQ(head.err, "");
+  EXPECT_EQ(head.out, all.out.substr(0, 100));
+
+  std::string biggest;
+  uint64_t biggest_size = 0;
+  for (const auto& r : splitRows(all.out)) {
+    ASSERT_GE(r.size(), 6u);
+    if (std::stoull(r[5]) > biggest_size) biggest_size = std::stoull(r[5]), biggest = r[4];
   }
-  if (started) messages.push_back(current.substr(0, current.size() - 1));
-  return messages;
+  ASSERT_GT(biggest_size, 16u * 1024);
+  ProcessResult cat = runIntoEarlyClosingReader({MAILARK_BINARY, "cat", "--config", config_, biggest}, 100);
+  EXPECT_EQ(cat.exit_code, 0) << cat.err;
+  EXPECT_EQ(cat.err, "");
+  ASSERT_EQ(cat.out.size(), 100u);
+  EXPECT_EQ(cat.out, mailark({"cat", "--config", config_, biggest}).out.substr(0, 100));
+
+  ProcessResult full = runProcess({"/bin/sh", "-c", std::string(MAILARK_BINARY) + " ls --config '" + config_ + "' > /dev/full"});
+  EXPECT_EQ(full.exit_code, 2);
+  EXPECT_NE(full.err.find("cannot write to standard output: No space left on device"), std::string::npos) << full.err;
 }
 
+// tests/support/read_export.py: the export read back by Python's own
+// `mailbox` module, one row of tab-separated fields per message.
+std::multiset<std::vector<std::string>> readBackWithPython(const std::string& format, const std::string& dir) {
+  ProcessResult r = runProcess(
+      {"/usr/bin/python3", std::string(MAILARK_SOURCE_DIR) + "/tests/support/read_export.py", format, dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::multiset<std::vector<std::string>> rows;
+  for (std::vector<std::string>& row : splitRows(r.out)) rows.insert(std::move(row));
+  return rows;
+}
+
+// Issue 5: an export read back by an independent reader (Python's mailbox
+// module for mbox and Maildir) holds exactly the archived messages, byte
+// for byte, and a folder named ../../etc stays inside --out.
 TEST_F(ArchiveStore, ExportToEmlMboxAndMaildirReadsBackTheSameBytes) {
   const std::string mailbox = bed_->info().mailboxes[1];
   std::string config = bed_->writeConfig("export.toml", archive_, {mailbox});
   ASSERT_EQ(mailark({"run", "--config", config}).exit_code, 0);
-  std::multiset<std::string> want;
-  for (const auto& r : lsRows(config)) want.insert(r[4]);
-  ASSERT_FALSE(want.empty());
+  // A server may name a folder anything: rename one as a hostile server would.
+  ASSERT_TRUE(execSql(archive_, "UPDATE folders SET name = '../../etc' WHERE name = 'Archive'"));
 
-  // mbox cannot hold a message that lacks a final newline: the exporter
-  // adds one. Map such messages' "+\n" hash back to the original's.
-  std::map<std::string, std::string> with_newline;
+  using Row = std::vector<std::string>;
+  std::multiset<Row> want_eml, want_mbox, want_maildir;
+  std::map<std::string, std::string> bytes_of;  // sha256 -> `mailark cat` bytes
+  size_t hostile = 0, unterminated = 0;
+  for (const Row& r : lsRows(config)) {
+    ASSERT_GE(r.size(), 7u);
+    const std::string& sha = r[4];
+    if (!bytes_of.count(sha)) {
+      ProcessResult cat = mailark({"cat", "--config", config, sha});
+      ASSERT_EQ(cat.exit_code, 0) << cat.err;
+      ASSERT_EQ(sha256Hex(cat.out), sha);
+      bytes_of[sha] = cat.out;
+    }
+    const std::string& bytes = bytes_of[sha];
+    const std::string folder = cli::safeFolderFileName(r[1]);
+    if (r[1] == "../../etc") ++hostile;
+    std::optional<std::time_t> when = cli::parseInternalDate(r[6]);
+    ASSERT_TRUE(when) << r[6];
+    // The one known difference: mbox cannot mark where a message without a
+    // final newline ends, so the exporter adds one and that is what comes back.
+    const bool terminated = !bytes.empty() && bytes.back() == '\n';
+    if (!terminated) ++unterminated;
+    const std::string in_mbox = terminated ? bytes : bytes + "\n";
+    const std::string flags = r.size() > 7 ? r[7] : "";  // an empty last field is not split off
+    want_eml.insert({folder, sha});
+    want_mbox.insert({"mbox", folder, sha256Hex(in_mbox), std::to_string(in_mbox.size()),
+                      "MAILER-DAEMON " + cli::asctimeUtc(*when)});
+    want_maildir.insert({"maildir", folder, sha, std::to_string(bytes.size()), "cur", cli::maildirFlags(flags),
+                         std::to_string(*when)});
+  }
+  ASSERT_GT(hostile, 0u);
+  ASSERT_FALSE(want_eml.empty());
+  std::cout << want_eml.size() << " messages, " << unterminated << " without a final newline\n";
+
   for (const char* format : {"eml", "maildir", "mbox"}) {
-    std::string out = archive_ + "-export-" + format;
+    const std::string out = archive_ + "-export-" + format;
     ProcessResult r = mailark({"export", "--config", config, "--mailbox", mailbox, "--format", format, "--out", out});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    std::multiset<std::string> got;
-    for (const auto& e : fs::recursive_directory_iterator(out)) {
-      if (!e.is_regular_file()) continue;
-      std::string bytes = readFile(e.path().string());
-      if (std::string(format) == "mbox") {
-        for (const std::string& m : readMboxrd(bytes)) {
-          auto it = with_newline.find(sha256Hex(m));
-          got.insert(it != with_newline.end() ? it->second : sha256Hex(m));
-        }
-      } else {
-        got.insert(sha256Hex(bytes));
-        if (!bytes.empty() && bytes.back() != '\n') with_newline[sha256Hex(bytes + "\n")] = sha256Hex(bytes);
-      }
-      if (std::string(format) == "maildir") {
-        EXPECT_EQ(e.path().parent_path().filename(), "cur");
-        EXPECT_NE(e.path().filename().string().find(":2,"), std::string::npos);
-        // The file time is the INTERNALDATE, which is in the name too.
-        struct stat st;
-        ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
-        EXPECT_EQ(std::to_string(st.st_mtime), e.path().filename().string().substr(0, e.path().filename().string().find('.')));
-      }
+    // out/../../etc would land two levels up; nothing may appear there.
+    const fs::path escaped = fs::path(out).parent_path().parent_path();
+    EXPECT_FALSE(fs::exists(escaped / "etc") || fs::exists(escaped / "etc.mbox")) << format;
+    if (std::string(format) == "eml") {
+      std::multiset<Row> got;
+      for (const auto& e : fs::recursive_directory_iterator(out))
+        if (e.is_regular_file())
+          got.insert({fs::relative(e.path().parent_path(), out).string(), sha256Hex(readFile(e.path().string()))});
+      EXPECT_EQ(got, want_eml);
+    } else {
+      EXPECT_EQ(readBackWithPython(format, out), std::string(format) == "mbox" ? want_mbox : want_maildir) << format;
     }
-    EXPECT_EQ(got, want) << format;
   }
 }
 
