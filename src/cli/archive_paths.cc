@@ -21,6 +21,7 @@ PackStoreOptions packStoreOptions(const config::ArchiveConfig& archive) {
   PackStoreOptions options;
   options.compression = archive.compression == "none" ? Compression::None : Compression::Zstd;
   options.pack_size = uint64_t{archive.pack_size_mb} << 20;
+  options.workers = archive.store_threads;
   return options;
 }
 

@@ -488,12 +488,17 @@ Result<Config> Loader::load() {
   }
   const toml::table* archive = root["archive"].as_table();
   if (archive == nullptr) return error("missing [archive] section with path = \"/var/lib/mailark\"");
-  MAILARK_RETURN_IF_ERROR(checkKeys(*archive, "archive", {"path", "compression", "pack_size_mb"}));
+  MAILARK_RETURN_IF_ERROR(checkKeys(*archive, "archive", {"path", "compression", "pack_size_mb", "store_threads"}));
   MAILARK_RETURN_IF_ERROR(getString(*archive, "archive", "path", &c_.archive.path));
   MAILARK_RETURN_IF_ERROR(getString(*archive, "archive", "compression", &c_.archive.compression));
   if (c_.archive.compression != "zstd" && c_.archive.compression != "none")
     return error("[archive] compression must be \"zstd\" or \"none\", not \"" + c_.archive.compression + "\"");
   MAILARK_RETURN_IF_ERROR(getNumber(*archive, "archive", "pack_size_mb", 1, 1 << 20, &c_.archive.pack_size_mb));
+  uint32_t store_threads = 0;
+  if (archive->get("store_threads") != nullptr) {
+    MAILARK_RETURN_IF_ERROR(getNumber(*archive, "archive", "store_threads", 0, 64, &store_threads));
+    c_.archive.store_threads = static_cast<int32_t>(store_threads);
+  }
   if (c_.archive.path.empty()) return error("[archive] path is required");
   c_.archive.path = resolve(c_.archive.path);
   MAILARK_RETURN_IF_ERROR(loadLimits(root));

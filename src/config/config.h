@@ -55,6 +55,9 @@ struct ArchiveConfig {
   std::string path;
   std::string compression = "zstd";  // "zstd" (fast level) or "none"
   uint32_t pack_size_mb = 512;       // a pack file is rolled over past this size
+  // Threads that hash, compress and write messages of more than 64 KiB
+  // (smaller ones are cheaper on the loop thread). -1: one per core.
+  int32_t store_threads = -1;
 };
 
 // Protocol tuning; the defaults suit Exchange Online and Dovecot.

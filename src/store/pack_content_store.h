@@ -9,7 +9,8 @@
 // whichever pack is free at that moment; a larger one streams into a pack
 // it holds alone. Either way every frame is contiguous. A pack is rolled
 // over once it passes options.pack_size. With options.workers == 0 all of
-// this runs inline, on the owner's thread.
+// this runs inline, on the owner's thread; so does an object that fits in
+// one chunk (a hand-off would cost more than the work).
 //
 // Dedup: a finished object claims its id. A second object with the same id
 // waits for the claim and drops its copy. The claim holder asks the index
@@ -44,6 +45,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -115,7 +117,10 @@ class PackContentStore final : public ContentStore {
   // For PackObjectWriter (owner thread).
   char* takeChunk();
   // Posts a chunk to `job`'s strand; blocks while too much is in flight.
-  void postChunk(const PackObjectJobPtr& job, char* chunk, size_t n, bool last);
+  // `whole`: the last chunk is the object's only one; such a small object
+  // is finished inline, since handing it to a worker costs more CPU (mutex,
+  // futex wake-ups) than hashing and compressing it.
+  void postChunk(const PackObjectJobPtr& job, char* chunk, size_t n, bool last, bool whole = false);
   void postAbort(const PackObjectJobPtr& job);
   // The error a job hit before commit, if any.
   Status earlyError(const PackObjectJob& job);
@@ -168,6 +173,7 @@ class PackContentStore final : public ContentStore {
   ObjectIndex* const index_;
   const PackStoreOptions options_;
 
+  const std::thread::id owner_ = std::this_thread::get_id();
   std::mutex mu_;
   std::condition_variable owner_cv_;
   bool owner_waiting_ = false;

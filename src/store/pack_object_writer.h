@@ -33,6 +33,7 @@ class PackObjectWriter final : public ObjectWriter {
   PackObjectJobPtr job_;
   char* chunk_ = nullptr;  // from the store's pool; taken on first append
   size_t staged_ = 0;      // bytes in chunk_
+  bool posted_ = false;    // a full chunk went to the job already
   uint64_t size_ = 0;
   State state_ = State::Writing;
 };

@@ -39,14 +39,14 @@ void PackContentStore::returnChunk(char* chunk, bool posted) {
   }
 }
 
-void PackContentStore::postChunk(const PackObjectJobPtr& job, char* chunk, size_t n, bool last) {
+void PackContentStore::postChunk(const PackObjectJobPtr& job, char* chunk, size_t n, bool last, bool whole) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     while (chunks_in_flight_ >= kMaxChunksInFlight || (last && unfinished_ >= kMaxUnfinished)) ownerWait(lock);
     ++chunks_in_flight_;
     if (last) ++unfinished_;
   }
-  pool_->post(job->strand(), [job, chunk, n, last] { job->onChunk(chunk, n, last); });
+  pool_->post(job->strand(), [job, chunk, n, last] { job->onChunk(chunk, n, last); }, last && whole);
   // Index questions raised meanwhile are answered here, so a steady stream
   // of messages keeps the workers fed without a trip through the loop.
   if (last) pollLookups();
@@ -106,7 +106,7 @@ PackContentStore::Claim PackContentStore::claim(const PackObjectJobPtr& job) {
 }
 
 void PackContentStore::lookUp(const PackObjectJobPtr& job) {
-  if (pool_->threads() == 0) {
+  if (pool_->threads() == 0 || std::this_thread::get_id() == owner_) {
     // Inline: this is the owner's thread, inside the job's own task.
     Result<std::optional<ObjectLocation>> found = index_->findObject(job->id());
     job->onIndexAnswer(found.isOk() ? Status::ok() : found.status(), found.isOk() && found->has_value());

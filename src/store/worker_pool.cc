@@ -21,12 +21,12 @@ WorkerPool::~WorkerPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-void WorkerPool::post(const StrandPtr& strand, std::function<void()> task) {
+void WorkerPool::post(const StrandPtr& strand, std::function<void()> task, bool here) {
   std::unique_lock<std::mutex> lock(mu_);
   strand->tasks_.push_back(std::move(task));
   if (strand->active_) return;  // whoever runs it will get to this task
   strand->active_ = true;
-  if (threads_.empty()) {
+  if (threads_.empty() || here) {
     lock.unlock();
     return drainInline(strand);
   }

@@ -43,8 +43,9 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Queues `task` on `strand`. The pool keeps `strand` alive while it has
-  // tasks.
-  void post(const StrandPtr& strand, std::function<void()> task);
+  // tasks. With `here`, an idle strand's task runs inline on the calling
+  // thread (as with zero threads): for work too small to pay for a hand-off.
+  void post(const StrandPtr& strand, std::function<void()> task, bool here = false);
 
   unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
 

@@ -409,6 +409,10 @@ TEST_F(ConfigTest, OtherNumericLimitsAreChecked) {
   expectConfigError(loadConfig(file, SecretNeed::Load), file, "[limits] connections must be a whole number from 1 to 1000");
   write("mailark.toml", configWith(app, "[imap]\nbatch_messages = 0\n"));
   expectConfigError(loadConfig(file, SecretNeed::Load), file, "[imap] batch_messages must be a whole number from 1");
+  std::string threads = configWith(app, "");
+  threads.replace(threads.find("path = "), 0, "store_threads = 65\n");
+  write("mailark.toml", threads);
+  expectConfigError(loadConfig(file, SecretNeed::Load), file, "[archive] store_threads must be a whole number from 0 to 64");
   write("mailark.toml", configWith(app, "[server]\ntimeout_seconds = 0\n"));
   expectConfigError(loadConfig(file, SecretNeed::Load), file, "[server] timeout_seconds");
   write("mailark.toml", configWith(app, "[server]\nhost = \"\"\n"));
