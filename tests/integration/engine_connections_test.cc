@@ -169,6 +169,8 @@ class EngineConnections : public ::testing::Test {
     return uids;
   }
 
+  void fetchLargeFolder(int per_mailbox);
+
   static TestBed* bed_;
   std::string name_;
   std::string archive_;
@@ -277,15 +279,19 @@ TEST_F(EngineConnections, ProactiveReconnectBeforeTokenExpiry) {
   EXPECT_EQ(archivedUids(cfg), oneTo(messages));
 }
 
-// (a) One large folder, two connections: its UID FETCH batches are shared by
-// both, each UID asked for exactly once.
-TEST_F(EngineConnections, LargeFolderSplitAcrossConnections) {
+// (a) One large folder of 1200 messages in batches of 100 over
+// `per_mailbox` connections: every connection takes batches, each UID is
+// asked for exactly once, and no more connections are open than allowed.
+void EngineConnections::fetchLargeFolder(int per_mailbox) {
+  const TestBed& bed = *bed_;
+  const std::string& user = user_;
   const uint32_t messages = 1200;
   // The delay keeps the 12 batches from all going out on the first
   // connection before the second one has logged in.
-  ScriptedImapServer server(*bed_, "normal", {"--messages", std::to_string(messages), "--fetch-delay-ms", "100"});
+  ScriptedImapServer server(bed, "normal", {"--messages", std::to_string(messages), "--fetch-delay-ms", "100"});
   ASSERT_GT(server.port(), 0);
-  std::string cfg = scriptedConfig(server, "[limits]\nconnections_per_mailbox = 2\n[imap]\nbatch_messages = 100\n");
+  std::string cfg = scriptedConfig(server, "[limits]\nconnections_per_mailbox = " + std::to_string(per_mailbox) +
+                                                 "\n[imap]\nbatch_messages = 100\n");
   std::string events = archive_ + "-events.jsonl";
   ProcessResult r = mailark({"run", "--config", cfg, "--json-events", events});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -293,42 +299,24 @@ TEST_F(EngineConnections, LargeFolderSplitAcrossConnections) {
   std::vector<TranscriptLine> lines = server.transcriptLines();
   std::set<int> conns;
   std::multiset<uint32_t> asked;
-  for (const BodyFetch& f : bodyFetches(lines, user_)) {
+  for (const BodyFetch& f : bodyFetches(lines, user)) {
     EXPECT_EQ(f.origin, -1) << "no partial fetch expected: " << f.text;
     EXPECT_LE(f.uids.size(), 100u) << f.text;
     conns.insert(f.conn);
     asked.insert(f.uids.begin(), f.uids.end());
   }
-  EXPECT_EQ(conns.size(), 2u) << "body fetches came from connections " << ::testing::PrintToString(conns);
+  EXPECT_EQ(conns.size(), static_cast<size_t>(per_mailbox))
+      << "body fetches came from connections " << ::testing::PrintToString(conns);
   for (uint32_t u = 1; u <= messages; ++u) EXPECT_EQ(asked.count(u), 1u) << "UID " << u;
   EXPECT_EQ(asked.size(), messages);
-  EXPECT_EQ(peakConnections(lines, user_), 2);
+  EXPECT_EQ(peakConnections(lines, user), per_mailbox);
   EXPECT_EQ(archivedUids(cfg), oneTo(messages));
-  EXPECT_EQ(connectionsByMailbox(events), (std::map<std::string, int64_t>{{user_, 2}})) << readFile(events);
+  EXPECT_EQ(connectionsByMailbox(events), (std::map<std::string, int64_t>{{user, per_mailbox}})) << readFile(events);
 }
 
-TEST_F(EngineConnections, OneConnectionPerMailboxUsesOne) {
-  const uint32_t messages = 1200;
-  ScriptedImapServer server(*bed_, "normal", {"--messages", std::to_string(messages), "--fetch-delay-ms", "100"});
-  ASSERT_GT(server.port(), 0);
-  std::string cfg = scriptedConfig(server, "[limits]\nconnections_per_mailbox = 1\n[imap]\nbatch_messages = 100\n");
-  std::string events = archive_ + "-events.jsonl";
-  ProcessResult r = mailark({"run", "--config", cfg, "--json-events", events});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+TEST_F(EngineConnections, LargeFolderSplitAcrossConnections) { fetchLargeFolder(2); }
 
-  std::vector<TranscriptLine> lines = server.transcriptLines();
-  std::set<int> conns;
-  std::multiset<uint32_t> asked;
-  for (const BodyFetch& f : bodyFetches(lines, user_)) {
-    conns.insert(f.conn);
-    asked.insert(f.uids.begin(), f.uids.end());
-  }
-  EXPECT_EQ(conns.size(), 1u);
-  EXPECT_EQ(asked.size(), messages);
-  EXPECT_EQ(peakConnections(lines, user_), 1);
-  EXPECT_EQ(archivedUids(cfg), oneTo(messages));
-  EXPECT_EQ(connectionsByMailbox(events), (std::map<std::string, int64_t>{{user_, 1}})) << readFile(events);
-}
+TEST_F(EngineConnections, OneConnectionPerMailboxUsesOne) { fetchLargeFolder(1); }
 
 // More than 4 connections per mailbox risks Exchange's per-mailbox limit:
 // refused unless explicitly allowed, and then warned about.
