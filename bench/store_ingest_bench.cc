@@ -8,7 +8,9 @@
 //                           transaction per batch), zstd on or off. Second
 //                           argument: store workers (0 = all work inline on
 //                           the loop thread, as before issue 6; -1 = the
-//                           default, one per core).
+//                           default, one per core, objects of one chunk
+//                           finished inline; -2 = one per core, every
+//                           object handed to a worker).
 //   BM_IngestPackedLevel:   20 KB messages, default workers, by zstd level
 //                           (negative = zstd's "fast" levels).
 //   BM_CorpusZstd:          compression ratio and single-core speed of each
@@ -91,7 +93,8 @@ struct Archive {
     state = std::move(*st);
     PackStoreOptions options;
     options.compression = compression;
-    options.workers = workers;
+    options.workers = workers == -2 ? -1 : workers;
+    options.inline_small_objects = workers != -2;
     options.zstd_level = zstd_level;
     Result<ContentStorePtr> cs = packed ? openPackContentStore(dir, state.get(), options) : openFileContentStore(dir);
     if (!cs) {
@@ -185,7 +188,7 @@ void BM_IngestPackedLevel(benchmark::State& s) {
 }
 
 void packedArgs(benchmark::internal::Benchmark* b) {
-  for (int workers : {0, -1})
+  for (int workers : {0, -1, -2})
     for (int64_t size : {2 << 10, 20 << 10, 2 << 20}) b->Args({size, workers});
   b->ArgNames({"size", "workers"});
 }

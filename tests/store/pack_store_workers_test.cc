@@ -4,6 +4,7 @@
 // errors reach the writer, and the index is only asked on the owner thread.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -64,7 +65,10 @@ class PackWorkersTest : public ::testing::TestWithParam<int> {
  protected:
   std::unique_ptr<PackContentStore> open(const std::string& dir, Compression c = Compression::Zstd) {
     PackStoreOptions options;
-    options.workers = GetParam();
+    // A negative parameter: that many workers, and every object handed to
+    // them (no inline finishing of one-chunk objects).
+    options.workers = std::abs(GetParam());
+    options.inline_small_objects = GetParam() >= 0;
     options.compression = c;
     Result<std::unique_ptr<PackContentStore>> s = PackContentStore::open(dir, &index_, options);
     EXPECT_TRUE(s.isOk()) << s.status().toString();
@@ -245,8 +249,11 @@ TEST_P(PackWorkersTest, DiskFullInTheBackgroundReachesTheWriterAndSpaceIsReturne
   EXPECT_EQ(get(*store, digestHex(Sha256::of(small))), small);
 }
 
-INSTANTIATE_TEST_SUITE_P(Workers, PackWorkersTest, ::testing::Values(0, 1, 3),
-                         [](const ::testing::TestParamInfo<int>& p) { return "w" + std::to_string(p.param); });
+INSTANTIATE_TEST_SUITE_P(Workers, PackWorkersTest, ::testing::Values(0, 1, 3, -3),
+                         [](const ::testing::TestParamInfo<int>& p) {
+                           return p.param < 0 ? "w" + std::to_string(-p.param) + "_all_handed_off"
+                                              : "w" + std::to_string(p.param);
+                         });
 
 }  // namespace
 }  // namespace mailark::store
