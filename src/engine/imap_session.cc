@@ -309,18 +309,9 @@ void ImapSession::partialAnswered(FolderWork& folder, imap::Response& r) {
     folder.missing.push_back(message.uid);
     return host_.onFetched(*this, folder);
   }
-  uint64_t size = message.writer->size();
-  uint32_t uid = message.uid;
-  MessageRecord rec;
-  rec.uid = uid;
-  rec.size = size;
-  rec.internaldate = std::move(message.internaldate);
-  rec.flags = std::move(message.flags);
-  Status s = ctx_.services.recorder->finishMessage(folder.state.folder_id, std::move(message.writer), std::move(rec));
+  Status s = recordMessage(folder, message.uid, std::move(message.writer), std::move(message.internaldate),
+                           std::move(message.flags));
   if (!s.isOk()) return lose(s);
-  folder.received.insert(uid);
-  ++ctx_.result.messages;
-  ctx_.result.bytes += size;
   host_.onFetched(*this, folder);
 }
 
@@ -539,16 +530,20 @@ Status ImapSession::storeMessage(FolderWork& folder, const imap::FetchData& fetc
     MAILARK_RETURN_IF_ERROR(writer_->append(std::span<const char>(fetch.body->data(), fetch.body->size())));
   }
   if (!writer_) return internalError("no object writer for a streamed BODY[]");
-  uint64_t size = writer_->size();
-  MessageRecord rec;
-  rec.uid = *fetch.uid;
-  rec.size = size;
-  rec.internaldate = fetch.internaldate.value_or("");
-  rec.flags = fetch.flags.value_or("");
   target_ = nullptr;
-  MAILARK_RETURN_IF_ERROR(ctx_.services.recorder->finishMessage(folder.state.folder_id, std::move(writer_), std::move(rec)));
-  writer_.reset();
-  folder.received.insert(*fetch.uid);
+  return recordMessage(folder, *fetch.uid, std::move(writer_), fetch.internaldate.value_or(""),
+                       fetch.flags.value_or(""));
+}
+
+Status ImapSession::recordMessage(FolderWork& folder, uint32_t uid, ObjectWriterPtr writer, std::string internaldate,
+                                  std::string flags) {
+  uint64_t size = writer->size();
+  MessageRecord rec;
+  rec.uid = uid;
+  rec.internaldate = std::move(internaldate);
+  rec.flags = std::move(flags);
+  MAILARK_RETURN_IF_ERROR(ctx_.services.recorder->finishMessage(folder.state.folder_id, std::move(writer), std::move(rec)));
+  folder.received.insert(uid);
   ++ctx_.result.messages;
   ctx_.result.bytes += size;
   return Status::ok();

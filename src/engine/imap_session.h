@@ -117,6 +117,9 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
   void partialAnswered(FolderWork& folder, imap::Response& r);
   void onFetch(const imap::FetchData& fetch);
   Status storeMessage(FolderWork& folder, const imap::FetchData& fetch);
+  // Hands a whole message to the recorder and counts it as received.
+  Status recordMessage(FolderWork& folder, uint32_t uid, ObjectWriterPtr writer, std::string internaldate,
+                       std::string flags);
   // Repeats a "throttled" command after the suggested backoff.
   void send(imap::Command command, std::function<void(imap::Response&)> done);
   void giveWorkBack();
