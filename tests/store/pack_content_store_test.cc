@@ -9,30 +9,16 @@
 
 #include "src/base/sha256.h"
 #include "src/store/pack_format.h"
+#include "tests/store/memory_index.h"
 #include "tests/store/test_dirs.h"
 
 namespace mailark::store {
 namespace {
 
+using mailark::testing::MapIndex;
 using mailark::testing::SmallTmpfs;
 using mailark::testing::TempDir;
 namespace fs = std::filesystem;
-
-// The state database's role, in memory.
-class MapIndex : public ObjectIndex {
- public:
-  Result<std::optional<ObjectLocation>> findObject(const ObjectId& id) override {
-    auto it = rows.find(id);
-    if (it == rows.end()) return std::optional<ObjectLocation>();
-    return std::optional<ObjectLocation>(it->second);
-  }
-  Result<std::map<uint32_t, uint64_t>> packEnds() override {
-    std::map<uint32_t, uint64_t> ends;
-    for (const auto& [id, w] : rows) ends[w.pack] = std::max(ends[w.pack], w.offset + w.length);
-    return ends;
-  }
-  std::map<ObjectId, ObjectLocation> rows;
-};
 
 std::string randomBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);

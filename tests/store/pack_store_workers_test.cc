@@ -13,32 +13,26 @@
 #include "src/base/sha256.h"
 #include "src/store/pack_content_store.h"
 #include "src/store/pack_format.h"
+#include "tests/store/memory_index.h"
 #include "tests/store/test_dirs.h"
 
 namespace mailark::store {
 namespace {
 
+using mailark::testing::MapIndex;
 using mailark::testing::SmallTmpfs;
 using mailark::testing::TempDir;
 namespace fs = std::filesystem;
 
 // The state database's role, in memory; counts questions asked off the
 // thread that opened the store (the index is not thread-safe).
-class OwnerOnlyIndex : public ObjectIndex {
+class OwnerOnlyIndex : public MapIndex {
  public:
   Result<std::optional<ObjectLocation>> findObject(const ObjectId& id) override {
     if (std::this_thread::get_id() != owner) ++foreign_calls;
-    auto it = rows.find(id);
-    if (it == rows.end()) return std::optional<ObjectLocation>();
-    return std::optional<ObjectLocation>(it->second);
-  }
-  Result<std::map<uint32_t, uint64_t>> packEnds() override {
-    std::map<uint32_t, uint64_t> ends;
-    for (const auto& [id, w] : rows) ends[w.pack] = std::max(ends[w.pack], w.offset + w.length);
-    return ends;
+    return MapIndex::findObject(id);
   }
   std::thread::id owner = std::this_thread::get_id();
-  std::map<ObjectId, ObjectLocation> rows;
   int foreign_calls = 0;
 };
 
