@@ -9,8 +9,10 @@
 //                           argument: store workers (0 = all work inline on
 //                           the loop thread, as before issue 6; -1 = the
 //                           default, one per core, objects of one chunk
-//                           finished inline; -2 = one per core, every
-//                           object handed to a worker).
+//                           finished inline; -2 = one per core, objects
+//                           of one chunk handed over in groups of 16 per
+//                           strand; -3 = one per core, every object handed
+//                           over alone).
 //   BM_IngestPackedLevel:   20 KB messages, default workers, by zstd level
 //                           (negative = zstd's "fast" levels).
 //   BM_CorpusZstd:          compression ratio and single-core speed of each
@@ -93,8 +95,9 @@ struct Archive {
     state = std::move(*st);
     PackStoreOptions options;
     options.compression = compression;
-    options.workers = workers == -2 ? -1 : workers;
-    options.inline_small_objects = workers != -2;
+    options.workers = workers < -1 ? -1 : workers;
+    if (workers == -2) options.small_object_group = 16;
+    if (workers == -3) options.inline_small_objects = false;
     options.zstd_level = zstd_level;
     Result<ContentStorePtr> cs = packed ? openPackContentStore(dir, state.get(), options) : openFileContentStore(dir);
     if (!cs) {
@@ -188,7 +191,7 @@ void BM_IngestPackedLevel(benchmark::State& s) {
 }
 
 void packedArgs(benchmark::internal::Benchmark* b) {
-  for (int workers : {0, -1, -2})
+  for (int workers : {0, -1, -2, -3})
     for (int64_t size : {2 << 10, 20 << 10, 2 << 20}) b->Args({size, workers});
   b->ArgNames({"size", "workers"});
 }

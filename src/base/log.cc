@@ -1,5 +1,6 @@
 #include "src/base/log.h"
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -13,13 +14,20 @@ bool enabled(Level level) { return level >= g_level; }
 void write(Level level, std::string_view message) {
   if (!enabled(level)) return;
   static constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  std::fprintf(stderr, "%s %s: %.*s\n", stamp, kNames[static_cast<int>(level)],
+  std::fprintf(stderr, "%s %s: %.*s\n", utcTimestamp().c_str(), kNames[static_cast<int>(level)],
                static_cast<int>(message.size()), message.data());
+}
+
+std::string utcTimestamp() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char stamp[40];
+  size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(millis));
+  return stamp;
 }
 
 std::string redact(std::string_view text, std::string_view secret) {

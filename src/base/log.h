@@ -18,6 +18,11 @@ inline void info(std::string_view m) { write(Level::Info, m); }
 inline void warn(std::string_view m) { write(Level::Warn, m); }
 inline void error(std::string_view m) { write(Level::Error, m); }
 
+// The current UTC time as RFC 3339 with milliseconds ("2026-11-23T14:32:10.123Z"),
+// as log lines and JSON events carry it: runs are short enough that seconds
+// cannot order what happened.
+std::string utcTimestamp();
+
 // Replaces every occurrence of `secret` in `text` with "[REDACTED]".
 std::string redact(std::string_view text, std::string_view secret);
 

@@ -83,15 +83,6 @@ class ProgressDisplay : public engine::RunObserver {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-std::string isoNow() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 class JsonEventLog : public engine::RunObserver {
  public:
   explicit JsonEventLog(std::FILE* f) : f_(f) {}
@@ -135,7 +126,7 @@ class JsonEventLog : public engine::RunObserver {
     return f;
   }
   void emit(const char* event, const std::string& fields) {
-    std::string line = "{\"time\":\"" + isoNow() + "\",\"event\":\"" + event + "\"" + fields + "}\n";
+    std::string line = "{\"time\":\"" + log::utcTimestamp() + "\",\"event\":\"" + event + "\"" + fields + "}\n";
     std::fwrite(line.data(), 1, line.size(), f_);
     std::fflush(f_);  // a tailing monitor sees events as they happen
   }

@@ -192,7 +192,7 @@ void ArchiveRun::startMore() {
       const AppGate& gate = gates_[item.tokens];
       return gate.active + gate.extras < gate.limit;
     });
-    if (it == queue_.end()) return;
+    if (it == queue_.end()) break;
     RunItem item = std::move(*it);
     queue_.erase(it);
     JobServices services = base_;
@@ -212,6 +212,18 @@ void ArchiveRun::startMore() {
     peak_connections_ = std::max(peak_connections_, connectionsInUse());
     if (observer_) observer_->onMailboxStarted(item.mailbox);
     raw->start();
+  }
+  offerSpareConnections();
+}
+
+void ArchiveRun::offerSpareConnections() {
+  if (stopping_ || connectionsInUse() >= max_connections_) return;
+  // Copy: a job may end inside the offer.
+  std::vector<Job*> running;
+  for (const JobPtr& job : active_) running.push_back(job.get());
+  for (Job* job : running) {
+    if (connectionsInUse() >= max_connections_) return;
+    job->offerConnection();
   }
 }
 

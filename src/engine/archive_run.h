@@ -63,6 +63,8 @@ class ArchiveRun : private ConnectionBudget {
  private:
   void onTokenChecked(TokenProvider* tokens, const Status& status);
   void startMore();
+  // Connections the queue cannot use go to running mailboxes as extras.
+  void offerSpareConnections();
   void onJobFinished(Job& job);
   void record(const std::string& mailbox, const JobResult& result);
   RunProgress progress() const;

@@ -269,7 +269,9 @@ void ImapSession::sendBatch(FolderWork& folder) {
          std::vector<uint32_t> uids = std::move(sent->uids);
          in_flight_.erase(sent);
          --folder.in_flight;
-         if (Status s = ctx_.services.recorder->flush(); !s.isOk()) return lose(s);
+         // No flush here: the recorder commits by its own limits, and a
+         // folder's progress waits for one (completeFolder). An fsync per
+         // batch would stall every connection of the loop for each batch.
          if (r.status == "BAD") return lose(protocolError("UID FETCH in " + folder.name + " failed: " + imap::describeResponse(r)));
          for (uint32_t uid : uids)
            if (!folder.received.count(uid)) folder.missing.push_back(uid);

@@ -98,6 +98,9 @@ class Job {
   virtual void stop() {}
   // True while the job waits out a server's "throttled" backoff.
   virtual bool throttled() const { return false; }
+  // The run has connections to spare (no mailbox waits to start): a job
+  // that can use another connection asks its ConnectionBudget for one.
+  virtual void offerConnection() {}
 };
 using JobPtr = std::unique_ptr<Job>;
 

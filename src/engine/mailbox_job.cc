@@ -85,6 +85,10 @@ void MailboxJob::wakeIdle() {
 }
 
 bool MailboxJob::workToSpread() const {
+  // Before the folders are known, a second connection is worth opening
+  // anyway: mailboxes have several folders, and its connect and login
+  // overlap the first connection's LIST instead of following it.
+  if (!listed_) return true;
   return std::any_of(folders_.begin(), folders_.end(), [](const FolderWork& f) {
     return f.stage == FolderWork::Stage::Waiting ||
            (f.stage == FolderWork::Stage::Fetching && !f.no_helpers && f.batches.size() >= 2);

@@ -44,6 +44,7 @@ class MailboxJob : public Job, private SessionHost {
   const JobResult& result() const override { return ctx_.result; }
   void stop() override;
   bool throttled() const override;
+  void offerConnection() override { maybeAddSession(); }
 
  private:
   // Gives `session` its next unit of work, parks it, or logs it out.

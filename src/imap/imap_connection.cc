@@ -76,7 +76,9 @@ void ImapConnection::onConnected() {}
 
 Status ImapConnection::onData(std::span<const char> bytes) {
   if (!open_) return Status(StatusCode::Cancelled, "connection closed");
-  return parser_.feed(bytes);
+  Status s = parser_.feed(bytes);
+  if (open_) connection_.expectPlaintext(parser_.literalBytesLeft());
+  return s;
 }
 
 void ImapConnection::lose(const Status& reason) {

@@ -289,6 +289,10 @@ bool ResponseParser::idle() const {
   return state_->phase == State::Phase::Line && !state_->in_response && state_->partial.empty();
 }
 
+uint64_t ResponseParser::literalBytesLeft() const {
+  return state_->phase == State::Phase::Literal ? state_->literal_left : 0;
+}
+
 Status ResponseParser::feed(std::span<const char> bytes) {
   State& st = *state_;
   if (st.phase == State::Phase::Failed) return st.error;

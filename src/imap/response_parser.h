@@ -116,6 +116,10 @@ class ResponseParser {
   // True when no response is partially parsed (between responses).
   bool idle() const;
 
+  // Bytes of the literal being received that have not arrived yet; 0 when
+  // no literal is in progress.
+  uint64_t literalBytesLeft() const;
+
  private:
   // Implementation state is explicit so feed() can resume anywhere.
   struct State;

@@ -1,5 +1,7 @@
 #include "src/loop/tcp_stream.h"
 
+#include <sys/socket.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -21,6 +23,7 @@ struct TcpStream::Core {
   int refs = 0;  // open handles + pending requests
   uint64_t idle_timeout_ms = 0;
   uint64_t bytes_read = 0;
+  size_t low_water = 1;  // SO_RCVLOWAT set on the socket
   std::string host;
   char read_buffer[64 * 1024];
 
@@ -96,6 +99,16 @@ void TcpStream::close() {
 }
 
 uint64_t TcpStream::bytesRead() const { return core_ ? core_->bytes_read : 0; }
+
+void TcpStream::setReadLowWater(size_t bytes) {
+  Core* c = core_;
+  if (c == nullptr || !c->connected || !c->tcp_open || bytes == c->low_water) return;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c->tcp), &fd) != 0) return;
+  const int value = static_cast<int>(bytes);
+  // Best effort: on failure the stream just wakes as often as before.
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &value, sizeof value) == 0) c->low_water = bytes;
+}
 
 void TcpStream::connect(const std::string& host, uint16_t port, uint64_t idle_timeout_ms) {
   Core* c = core_;

@@ -8,6 +8,7 @@
 // Threading: belongs to the loop's thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -49,6 +50,13 @@ class TcpStream {
   void close();
 
   uint64_t bytesRead() const;
+
+  // Asks the kernel not to report the socket readable before `bytes` are
+  // waiting (SO_RCVLOWAT; 1 is the default). The caller must know that many
+  // will come: end of stream still wakes the reader, a short send does not.
+  // Fewer, larger reads mean fewer loop wake-ups per byte. The idle timeout
+  // is re-armed by reads, so it also counts time spent below the mark.
+  void setReadLowWater(size_t bytes);
 
   // Implementation state; public only so file-local helpers can name it.
   struct Core;

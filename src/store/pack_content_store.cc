@@ -231,7 +231,7 @@ Result<std::vector<StoredObject>> PackContentStore::sync() {
   bool dir_dirty = false;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    while (unfinished_ > 0) ownerWait(lock);
+    while (unfinished_ > 0) ownerWait(lock, OwnerWait::AllDone);
     for (auto& p : open_packs_) {
       if (!p->dirty) continue;
       packs.push_back({p.get(), p->fd.get()});

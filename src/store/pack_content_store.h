@@ -9,8 +9,10 @@
 // whichever pack is free at that moment; a larger one streams into a pack
 // it holds alone. Either way every frame is contiguous. A pack is rolled
 // over once it passes options.pack_size. With options.workers == 0 all of
-// this runs inline, on the owner's thread; so does an object that fits in
-// one chunk (a hand-off would cost more than the work).
+// this runs inline, on the owner's thread. Objects that fit in one chunk
+// (most mail) are finished inline by default (a hand-off each costs about
+// as much CPU as the work), or, with options.small_object_group, share a
+// strand with that many others so one hand-off carries the group.
 //
 // Dedup: a finished object claims its id. A second object with the same id
 // waits for the claim and drops its copy. The claim holder asks the index
@@ -20,8 +22,10 @@
 //
 // Backpressure: the owner blocks (answering index questions meanwhile)
 // while kMaxChunksInFlight chunks wait for workers or kMaxUnfinished
-// committed objects are not yet done. Memory is bounded by those buffers
-// plus one chunk and one output buffer per open writer.
+// committed objects are not yet done; once blocked, it sleeps until half
+// of them are done, not one wake-up per object (wakeOwner). Memory is
+// bounded by those buffers plus one chunk and one output buffer per open
+// writer.
 //
 // Durability is group commit: sync() waits for every committed object,
 // fdatasyncs every pack written since the last sync (and the packs
@@ -39,6 +43,7 @@
 // state is guarded by mu_.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -118,8 +123,9 @@ class PackContentStore final : public ContentStore {
   char* takeChunk();
   // Posts a chunk to `job`'s strand; blocks while too much is in flight.
   // `whole`: the last chunk is the object's only one; such a small object
-  // is finished inline, since handing it to a worker costs more CPU (mutex,
-  // futex wake-ups) than hashing and compressing it.
+  // joins a group strand (options.small_object_group) or is finished inline,
+  // since handing it to a worker alone costs about as much CPU (mutex, futex
+  // wake-ups) as hashing and compressing it.
   void postChunk(const PackObjectJobPtr& job, char* chunk, size_t n, bool last, bool whole = false);
   void postAbort(const PackObjectJobPtr& job);
   // The error a job hit before commit, if any.
@@ -160,13 +166,22 @@ class PackContentStore final : public ContentStore {
 
   Status recover(uint32_t pack, uint64_t indexed_end);
   Result<int> readFd(uint32_t pack);
+  // What a sleeping owner waits for; wakeOwner() wakes it only for that.
+  enum class OwnerWait { Nothing, Progress, Chunks, Backlog, AllDone };
+  // Index questions the owner lets pile up before it is woken for them.
+  static constexpr size_t kLookupBatch = 32;
   // Owner, mu_ held: answers queued index questions (unlocking meanwhile)
-  // or else sleeps until a worker reports progress.
-  void ownerWait(std::unique_lock<std::mutex>& lock);
+  // or else sleeps until a worker reports progress of the kind `what`
+  // (Chunks: half the chunks in flight done; Backlog: half the chunks and
+  // half the unfinished jobs; AllDone: every committed job done).
+  void ownerWait(std::unique_lock<std::mutex>& lock, OwnerWait what = OwnerWait::Progress);
   void answerLookups(std::unique_lock<std::mutex>& lock);
   // Owner: answers queued index questions without blocking.
   void pollLookups();
   void wakeOwner();  // mu_ held
+  // Owner: the strand small objects share, a fresh one every
+  // options.small_object_group objects so the groups spread over the workers.
+  const StrandPtr& groupStrand();
   void tellWaiters(std::vector<PackObjectJobPtr> waiters, const Status& s);
 
   const std::string root_;
@@ -176,7 +191,8 @@ class PackContentStore final : public ContentStore {
   const std::thread::id owner_ = std::this_thread::get_id();
   std::mutex mu_;
   std::condition_variable owner_cv_;
-  bool owner_waiting_ = false;
+  OwnerWait owner_waits_for_ = OwnerWait::Nothing;
+  int claim_waiters_ = 0;  // jobs waiting for another job's claim
   std::vector<std::unique_ptr<PackFile>> open_packs_;  // appendable or awaiting fsync
   uint32_t next_pack_ = 1;
   bool packs_dir_dirty_ = false;
@@ -184,12 +200,15 @@ class PackContentStore final : public ContentStore {
   std::vector<StoredObject> unsynced_;
   std::unordered_map<ObjectId, std::vector<PackObjectJobPtr>> claims_;  // id -> waiters
   std::vector<PackObjectJobPtr> lookups_;  // claim holders waiting for the index
+  std::atomic<bool> lookups_queued_{false};  // !lookups_.empty(), readable without mu_
   std::vector<ZSTD_CCtx_s*> compressors_;
   std::vector<char*> free_chunks_;
   int chunks_in_flight_ = 0;
   int unfinished_ = 0;  // committed jobs not yet done
 
   // Owner only.
+  StrandPtr group_strand_;
+  int group_members_ = 0;
   ZSTD_DCtx_s* decompressor_ = nullptr;
   std::map<uint32_t, UniqueFd> read_fds_;
   ContentStorePtr legacy_;  // file-per-object objects/ from schema-1 archives, if any

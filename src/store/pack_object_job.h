@@ -19,6 +19,7 @@
 // Threading: every method except the constructor runs on the job's strand.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -45,6 +46,9 @@ class PackObjectJob : public std::enable_shared_from_this<PackObjectJob> {
   PackObjectJob& operator=(const PackObjectJob&) = delete;
 
   const StrandPtr& strand() const { return strand_; }
+  // Moves the job to a strand it shares with other small objects. Owner
+  // thread, before anything was posted to the job.
+  void joinStrand(StrandPtr strand) { strand_ = std::move(strand); }
   // Set by the last chunk, before the store is asked about it.
   const ObjectId& id() const { return id_; }
 
@@ -60,6 +64,7 @@ class PackObjectJob : public std::enable_shared_from_this<PackObjectJob> {
 
   // What the owner's writer sees; guarded by the store's mutex.
   Status early_error;                       // failed before commit: append() reports it
+  std::atomic<bool> failed_early{false};    // early_error is set; read without the mutex
   std::optional<Result<ObjectId>> outcome;  // set once the committed object is done
 
  private:

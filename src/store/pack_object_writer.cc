@@ -43,7 +43,7 @@ Status PackObjectWriter::commitAsync() {
   state_ = State::Committed;
   // An empty last chunk is fine: it is what finishes the object.
   if (chunk_ == nullptr) chunk_ = store_->takeChunk();
-  store_->postChunk(job_, chunk_, staged_, true, /*whole=*/!posted_ && store_->options().inline_small_objects);
+  store_->postChunk(job_, chunk_, staged_, true, /*whole=*/!posted_);
   chunk_ = nullptr;
   staged_ = 0;
   return Status::ok();

@@ -42,14 +42,31 @@ void PackContentStore::returnChunk(char* chunk, bool posted) {
 void PackContentStore::postChunk(const PackObjectJobPtr& job, char* chunk, size_t n, bool last, bool whole) {
   {
     std::unique_lock<std::mutex> lock(mu_);
-    while (chunks_in_flight_ >= kMaxChunksInFlight || (last && unfinished_ >= kMaxUnfinished)) ownerWait(lock);
+    while (chunks_in_flight_ >= kMaxChunksInFlight || (last && unfinished_ >= kMaxUnfinished))
+      ownerWait(lock, last ? OwnerWait::Backlog : OwnerWait::Chunks);
     ++chunks_in_flight_;
     if (last) ++unfinished_;
   }
-  pool_->post(job->strand(), [job, chunk, n, last] { job->onChunk(chunk, n, last); }, last && whole);
+  bool here = false;
+  if (last && whole) {
+    if (options_.small_object_group > 0) {
+      job->joinStrand(groupStrand());
+    } else {
+      here = options_.inline_small_objects;
+    }
+  }
+  pool_->post(job->strand(), [job, chunk, n, last] { job->onChunk(chunk, n, last); }, here);
   // Index questions raised meanwhile are answered here, so a steady stream
   // of messages keeps the workers fed without a trip through the loop.
   if (last) pollLookups();
+}
+
+const StrandPtr& PackContentStore::groupStrand() {
+  if (!group_strand_ || ++group_members_ >= options_.small_object_group) {
+    group_strand_ = std::make_shared<Strand>();
+    group_members_ = 0;
+  }
+  return group_strand_;
 }
 
 void PackContentStore::postAbort(const PackObjectJobPtr& job) {
@@ -57,6 +74,8 @@ void PackContentStore::postAbort(const PackObjectJobPtr& job) {
 }
 
 Status PackContentStore::earlyError(const PackObjectJob& job) {
+  // Checked on every append: skip the lock in the usual case.
+  if (!job.failed_early.load(std::memory_order_acquire)) return Status::ok();
   std::lock_guard<std::mutex> lock(mu_);
   return job.early_error;
 }
@@ -68,19 +87,44 @@ Result<ObjectId> PackContentStore::waitFor(const PackObjectJob& job) {
 }
 
 void PackContentStore::wakeOwner() {
-  if (owner_waiting_) owner_cv_.notify_one();
+  // A wake-up per finished object costs about as much CPU as a small
+  // object's work, so the owner is woken only when what it waits for is
+  // there, or when it is all that holds the work up: index questions pile
+  // up, or every unfinished job waits for an answer (directly or through
+  // a claim) that only the owner can give.
+  const bool owner_needed = lookups_.size() >= kLookupBatch ||
+                            (unfinished_ > 0 && unfinished_ <= static_cast<int>(lookups_.size()) + claim_waiters_);
+  bool wake = owner_needed;
+  switch (owner_waits_for_) {
+    case OwnerWait::Nothing:
+      return;
+    case OwnerWait::Progress:
+      wake = true;
+      break;
+    case OwnerWait::Chunks:
+      wake = wake || chunks_in_flight_ <= kMaxChunksInFlight / 2;
+      break;
+    case OwnerWait::Backlog:
+      wake = wake || (chunks_in_flight_ <= kMaxChunksInFlight / 2 && unfinished_ <= kMaxUnfinished / 2);
+      break;
+    case OwnerWait::AllDone:
+      wake = wake || unfinished_ == 0;
+      break;
+  }
+  if (wake) owner_cv_.notify_one();
 }
 
-void PackContentStore::ownerWait(std::unique_lock<std::mutex>& lock) {
+void PackContentStore::ownerWait(std::unique_lock<std::mutex>& lock, OwnerWait what) {
   if (!lookups_.empty()) return answerLookups(lock);
-  owner_waiting_ = true;
+  owner_waits_for_ = what;
   owner_cv_.wait(lock);
-  owner_waiting_ = false;
+  owner_waits_for_ = OwnerWait::Nothing;
 }
 
 void PackContentStore::answerLookups(std::unique_lock<std::mutex>& lock) {
   std::vector<PackObjectJobPtr> jobs;
   jobs.swap(lookups_);
+  lookups_queued_.store(false, std::memory_order_relaxed);
   lock.unlock();
   for (PackObjectJobPtr& job : jobs) {
     Result<std::optional<ObjectLocation>> found = index_->findObject(job->id());
@@ -92,6 +136,8 @@ void PackContentStore::answerLookups(std::unique_lock<std::mutex>& lock) {
 }
 
 void PackContentStore::pollLookups() {
+  // Called once per object: skip the lock when nothing is queued.
+  if (!lookups_queued_.load(std::memory_order_acquire)) return;
   std::unique_lock<std::mutex> lock(mu_);
   if (!lookups_.empty()) answerLookups(lock);
 }
@@ -102,6 +148,8 @@ PackContentStore::Claim PackContentStore::claim(const PackObjectJobPtr& job) {
   auto [it, fresh] = claims_.try_emplace(job->id());
   if (fresh) return Claim::Claimed;
   it->second.push_back(job);
+  ++claim_waiters_;
+  wakeOwner();  // this may leave only jobs that wait for the owner
   return Claim::Wait;
 }
 
@@ -114,6 +162,7 @@ void PackContentStore::lookUp(const PackObjectJobPtr& job) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   lookups_.push_back(job);
+  lookups_queued_.store(true, std::memory_order_release);
   wakeOwner();
 }
 
@@ -135,6 +184,7 @@ void PackContentStore::published(const PackObjectJobPtr& job, StoredObject objec
     if (it != claims_.end()) {
       waiters = std::move(it->second);
       claims_.erase(it);
+      claim_waiters_ -= static_cast<int>(waiters.size());
     }
     job->outcome = object.id;
     unsynced_.push_back(std::move(object));
@@ -159,6 +209,7 @@ void PackContentStore::unclaim(const PackObjectJobPtr& job, const Status& s) {
     if (it != claims_.end()) {
       waiters = std::move(it->second);
       claims_.erase(it);
+      claim_waiters_ -= static_cast<int>(waiters.size());
     }
   }
   tellWaiters(std::move(waiters), s);
@@ -171,6 +222,7 @@ void PackContentStore::tellWaiters(std::vector<PackObjectJobPtr> waiters, const 
 void PackContentStore::jobFailed(PackObjectJob* job, const Status& s) {
   std::lock_guard<std::mutex> lock(mu_);
   job->early_error = s;
+  job->failed_early.store(true, std::memory_order_release);
 }
 
 void PackContentStore::jobDone(PackObjectJob* job, Result<ObjectId> outcome) {

@@ -63,6 +63,23 @@ void TlsConnection::write(std::string_view plaintext) {
   if (!s.isOk()) fail(s);
 }
 
+void TlsConnection::expectPlaintext(uint64_t bytes) {
+  // OpenSSL may hold a partial record of up to 16 KiB of plaintext already,
+  // so only what lies beyond it is sure to reach the socket. Powers of two
+  // up to the stream's 64 KiB read buffer keep the setsockopt() calls to a
+  // few per message; below 8 KiB a saved wake-up is not worth the call.
+  constexpr uint64_t kRecordPlaintext = 16 * 1024;
+  constexpr size_t kLeast = 8 * 1024;
+  constexpr size_t kMost = 64 * 1024;
+  size_t low = 1;
+  if (open_ && bytes > kRecordPlaintext + kLeast) {
+    const uint64_t sure = bytes - kRecordPlaintext;
+    low = kMost;
+    while (low > sure) low /= 2;
+  }
+  stream_.setReadLowWater(low);
+}
+
 void TlsConnection::onStreamError(const Status& status) { fail(status); }
 
 }  // namespace mailark::tls

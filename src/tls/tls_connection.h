@@ -38,6 +38,10 @@ class TlsConnection : private loop::TcpStreamCallbacks {
   void write(std::string_view plaintext);
   // Closes without further callbacks; idempotent.
   void close();
+  // The peer is known to send at least `bytes` more plaintext (the rest of a
+  // literal): lets the socket wake the loop only once a large piece of it is
+  // there instead of on every segment.
+  void expectPlaintext(uint64_t bytes);
 
  private:
   void onConnected(const Status& status) override;

@@ -6,6 +6,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace mailark::tls {
 
 namespace {
@@ -15,25 +18,81 @@ bool isIpLiteral(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
+TlsSession::Pipe* pipeOf(BIO* bio) { return static_cast<TlsSession::Pipe*>(BIO_get_data(bio)); }
+
+// Hands out the ciphertext given to feed(); empty means "retry later", as
+// a drained socket would.
+int pipeRead(BIO* bio, char* out, size_t len, size_t* done) {
+  BIO_clear_retry_flags(bio);
+  std::span<const char>& in = pipeOf(bio)->input;
+  if (in.empty()) {
+    BIO_set_retry_read(bio);
+    *done = 0;
+    return 0;
+  }
+  const size_t n = std::min(len, in.size());
+  std::memcpy(out, in.data(), n);
+  in = in.subspan(n);
+  *done = n;
+  return 1;
+}
+
+int pipeWrite(BIO* bio, const char* bytes, size_t len, size_t* done) {
+  BIO_clear_retry_flags(bio);
+  pipeOf(bio)->output.append(bytes, len);
+  *done = len;
+  return 1;
+}
+
+long pipeCtrl(BIO* bio, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_PENDING:
+      return static_cast<long>(pipeOf(bio)->input.size());
+    case BIO_CTRL_WPENDING:
+      return static_cast<long>(pipeOf(bio)->output.size());
+    default:
+      return 0;
+  }
+}
+
+int pipeCreate(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+// One method table for the process, built on first use (thread-safe static).
+const BIO_METHOD* pipeMethod() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "mailark pipe");
+    if (m == nullptr) return m;
+    BIO_meth_set_read_ex(m, pipeRead);
+    BIO_meth_set_write_ex(m, pipeWrite);
+    BIO_meth_set_ctrl(m, pipeCtrl);
+    BIO_meth_set_create(m, pipeCreate);
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
 
 TlsSession::TlsSession(std::shared_ptr<TlsContext> context, const std::string& host)
     : context_(std::move(context)), host_(host) {}
 
 TlsSession::~TlsSession() {
-  if (ssl_ != nullptr) SSL_free(ssl_);  // frees both BIOs too
+  if (ssl_ != nullptr) SSL_free(ssl_);  // frees the BIO too
 }
 
 Status TlsSession::start() {
   ssl_ = SSL_new(context_->raw());
   if (ssl_ == nullptr) return internalError("SSL_new failed: " + drainOpenSslErrors());
-  in_ = BIO_new(BIO_s_mem());
-  out_ = BIO_new(BIO_s_mem());
-  if (in_ == nullptr || out_ == nullptr) return internalError("BIO_new failed");
-  // A drained memory BIO means "need more", not end of stream.
-  BIO_set_mem_eof_return(in_, -1);
-  BIO_set_mem_eof_return(out_, -1);
-  SSL_set_bio(ssl_, in_, out_);
+  const BIO_METHOD* method = pipeMethod();
+  BIO* bio = method != nullptr ? BIO_new(method) : nullptr;
+  if (bio == nullptr) return internalError("BIO_new failed: " + drainOpenSslErrors());
+  BIO_set_data(bio, &pipe_);
+  SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
   SSL_set_connect_state(ssl_);
   if (isIpLiteral(host_)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), host_.c_str());
@@ -74,30 +133,35 @@ Status TlsSession::handshake() {
 }
 
 Status TlsSession::feed(std::span<const char> ciphertext, const PlaintextSink& sink) {
-  size_t off = 0;
-  char buf[16 * 1024];
-  while (off < ciphertext.size()) {
-    size_t written = 0;
-    if (BIO_write_ex(in_, ciphertext.data() + off, ciphertext.size() - off, &written) != 1)
-      return internalError("BIO_write failed");
-    off += written;
-    if (!handshake_done_) {
-      MAILARK_RETURN_IF_ERROR(handshake());
-      if (!handshake_done_) continue;
-    }
-    for (;;) {
-      size_t n = 0;
-      int rc = SSL_read_ex(ssl_, buf, sizeof buf, &n);
-      if (rc == 1) {
-        MAILARK_RETURN_IF_ERROR(sink(std::span<const char>(buf, n)));
-        continue;
-      }
-      MAILARK_RETURN_IF_ERROR(sslError(rc, "read"));
-      break;  // want more ciphertext
-    }
-    MAILARK_RETURN_IF_ERROR(flushPending());
+  pipe_.input = ciphertext;
+  Status s = readAll(sink);
+  // OpenSSL stops reading only when the input is drained (it keeps a partial
+  // record itself), unless an error ended the session; either way the
+  // caller's buffer must not be referenced after this returns.
+  const bool left_over = !pipe_.input.empty();
+  pipe_.input = {};
+  if (s.isOk() && left_over) return internalError("TLS left received bytes unread");
+  return s;
+}
+
+// Advances the handshake, then decrypts until OpenSSL wants more input.
+Status TlsSession::readAll(const PlaintextSink& sink) {
+  if (!handshake_done_) {
+    MAILARK_RETURN_IF_ERROR(handshake());
+    if (!handshake_done_) return Status::ok();
   }
-  return Status::ok();
+  char buf[16 * 1024];  // one TLS record's worth of plaintext
+  for (;;) {
+    size_t n = 0;
+    int rc = SSL_read_ex(ssl_, buf, sizeof buf, &n);
+    if (rc == 1) {
+      MAILARK_RETURN_IF_ERROR(sink(std::span<const char>(buf, n)));
+      continue;
+    }
+    MAILARK_RETURN_IF_ERROR(sslError(rc, "read"));
+    break;  // want more ciphertext
+  }
+  return flushPending();
 }
 
 Status TlsSession::write(std::span<const char> plaintext) {
@@ -123,12 +187,7 @@ Status TlsSession::flushPending() {
 
 std::string TlsSession::takeCiphertext() {
   std::string out;
-  size_t pending = BIO_ctrl_pending(out_);
-  if (pending == 0) return out;
-  out.resize(pending);
-  size_t n = 0;
-  BIO_read_ex(out_, out.data(), pending, &n);
-  out.resize(n);
+  out.swap(pipe_.output);
   return out;
 }
 

@@ -1,6 +1,11 @@
-// TlsSession: the client side of one TLS connection, driven through OpenSSL
-// memory BIOs. No sockets and no libuv: ciphertext in, plaintext out (and the
-// reverse), so it can be tested and reused under any transport.
+// TlsSession: the client side of one TLS connection, driven through an
+// in-memory BIO. No sockets and no libuv: ciphertext in, plaintext out (and
+// the reverse), so it can be tested and reused under any transport.
+//
+// The BIO is not BIO_s_mem: that one zero-fills and copies every chunk into
+// its own buffer before OpenSSL copies it again. Ours lets OpenSSL read the
+// caller's ciphertext in place during feed(), and appends what OpenSSL
+// writes to a string that takeCiphertext() hands over without a copy.
 #pragma once
 
 #include <functional>
@@ -12,7 +17,6 @@
 #include "src/tls/tls_context.h"
 
 struct ssl_st;
-struct bio_st;
 
 namespace mailark::tls {
 
@@ -41,18 +45,25 @@ class TlsSession {
   // Ciphertext waiting to be sent; empties the buffer.
   std::string takeCiphertext();
 
+  // What the BIO reads from and writes to; public only so the BIO's
+  // file-local callbacks can name it.
+  struct Pipe {
+    std::span<const char> input;  // the feed() argument not yet read
+    std::string output;           // ciphertext not yet taken
+  };
+
   bool handshakeDone() const { return handshake_done_; }
 
  private:
   Status handshake();
+  Status readAll(const PlaintextSink& sink);
   Status flushPending();
   Status sslError(int rc, const char* what);
 
   std::shared_ptr<TlsContext> context_;
   std::string host_;
   ssl_st* ssl_ = nullptr;
-  bio_st* in_ = nullptr;   // network -> OpenSSL
-  bio_st* out_ = nullptr;  // OpenSSL -> network
+  Pipe pipe_;
   bool handshake_done_ = false;
   std::string pending_;  // plaintext OpenSSL could not take yet (renegotiation)
 };

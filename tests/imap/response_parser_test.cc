@@ -19,6 +19,7 @@ namespace {
 using testing::everyByte;
 using testing::RunResult;
 using testing::runParser;
+using testing::Recorder;
 
 struct Case {
   std::string name;
@@ -275,6 +276,25 @@ TEST(ResponseParser, LargeStreamedLiteralInChunks) {
   EXPECT_EQ(r.transcript[2], "* 9 FETCH (UID 1 BODY[] <stream " + std::to_string(body.size()) +
                                  ">)");
   EXPECT_TRUE(r.idle);
+}
+
+// literalBytesLeft() counts down while a literal streams and is 0 outside
+// one: the connection sizes its socket wake-ups by it.
+TEST(ResponseParser, LiteralBytesLeftCountsDown) {
+  Recorder recorder;
+  ResponseParser parser(&recorder);
+  auto feed = [&parser](std::string_view bytes) {
+    return parser.feed(std::span<const char>(bytes.data(), bytes.size()));
+  };
+  EXPECT_EQ(parser.literalBytesLeft(), 0u);
+  ASSERT_TRUE(feed("* 1 FETCH (UID 7 BODY[] {10}\r\n").isOk());
+  EXPECT_EQ(parser.literalBytesLeft(), 10u);
+  ASSERT_TRUE(feed("0123").isOk());
+  EXPECT_EQ(parser.literalBytesLeft(), 6u);
+  ASSERT_TRUE(feed("456789)\r\n").isOk());
+  EXPECT_EQ(parser.literalBytesLeft(), 0u);
+  EXPECT_TRUE(parser.idle());
+  ASSERT_EQ(recorder.responses.size(), 1u);
 }
 
 }  // namespace

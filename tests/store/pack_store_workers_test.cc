@@ -59,10 +59,12 @@ class PackWorkersTest : public ::testing::TestWithParam<int> {
  protected:
   std::unique_ptr<PackContentStore> open(const std::string& dir, Compression c = Compression::Zstd) {
     PackStoreOptions options;
-    // A negative parameter: that many workers, and every object handed to
-    // them (no inline finishing of one-chunk objects).
-    options.workers = std::abs(GetParam());
+    // 0..99: that many workers, one-chunk objects finished inline (the
+    // default). Negative: every object handed over alone. 100 + n:
+    // one-chunk objects handed over in groups of two (groups roll often).
+    options.workers = std::abs(GetParam()) % 100;
     options.inline_small_objects = GetParam() >= 0;
+    if (GetParam() >= 100) options.small_object_group = 2;
     options.compression = c;
     Result<std::unique_ptr<PackContentStore>> s = PackContentStore::open(dir, &index_, options);
     EXPECT_TRUE(s.isOk()) << s.status().toString();
@@ -243,10 +245,11 @@ TEST_P(PackWorkersTest, DiskFullInTheBackgroundReachesTheWriterAndSpaceIsReturne
   EXPECT_EQ(get(*store, digestHex(Sha256::of(small))), small);
 }
 
-INSTANTIATE_TEST_SUITE_P(Workers, PackWorkersTest, ::testing::Values(0, 1, 3, -3),
+INSTANTIATE_TEST_SUITE_P(Workers, PackWorkersTest, ::testing::Values(0, 1, 3, -3, 103),
                          [](const ::testing::TestParamInfo<int>& p) {
-                           return p.param < 0 ? "w" + std::to_string(-p.param) + "_all_handed_off"
-                                              : "w" + std::to_string(p.param);
+                           if (p.param < 0) return "w" + std::to_string(-p.param) + "_all_handed_off";
+                           if (p.param >= 100) return "w" + std::to_string(p.param % 100) + "_small_grouped";
+                           return "w" + std::to_string(p.param);
                          });
 
 }  // namespace
