@@ -70,6 +70,7 @@ TEST_F(RunControl, JsonEventsAndPrometheusMetricsDescribeTheRun) {
 
   std::map<std::string, int> counts;
   int64_t run_messages = -1;
+  int64_t peak_connections = -1;
   std::set<std::string> started, finished;
   simdjson::dom::parser parser;
   std::istringstream lines(readFile(events));
@@ -80,11 +81,21 @@ TEST_F(RunControl, JsonEventsAndPrometheusMetricsDescribeTheRun) {
     std::string_view event, mailbox;
     ASSERT_EQ(e["event"].get(event), simdjson::SUCCESS);
     ++counts[std::string(event)];
+    std::string_view time;
+    ASSERT_EQ(e["time"].get(time), simdjson::SUCCESS);
+    EXPECT_TRUE(std::regex_match(std::string(time), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"))) << line;
+    if (event == "mailbox_finished") {
+      int64_t connections = -1;
+      ASSERT_EQ(e["connections"].get(connections), simdjson::SUCCESS) << line;
+      EXPECT_GE(connections, 1) << line;
+      EXPECT_LE(connections, 2) << line;  // connections_per_mailbox's default
+    }
     if (e["mailbox"].get(mailbox) == simdjson::SUCCESS) {
       (event == "mailbox_started" ? started : finished).insert(std::string(mailbox));
     }
     if (event == "run_finished") {
       ASSERT_EQ(e["messages"].get(run_messages), simdjson::SUCCESS);
+      ASSERT_EQ(e["peak_connections"].get(peak_connections), simdjson::SUCCESS) << line;
     }
   }
   EXPECT_EQ(counts["run_started"], 1);
@@ -93,11 +104,16 @@ TEST_F(RunControl, JsonEventsAndPrometheusMetricsDescribeTheRun) {
   EXPECT_EQ(started.size(), 10u);
   EXPECT_EQ(finished, started);
   EXPECT_EQ(run_messages, static_cast<int64_t>(archived));
+  // The run's [limits] connections = 4 holds, extras included.
+  EXPECT_GE(peak_connections, 1);
+  EXPECT_LE(peak_connections, 4);
 
   std::string prom = readFile(metrics);
   EXPECT_NE(prom.find("mailark_messages_fetched_total " + std::to_string(archived) + "\n"), std::string::npos) << prom;
   EXPECT_NE(prom.find("mailark_run_success 1\n"), std::string::npos) << prom;
   EXPECT_NE(prom.find("mailark_mailboxes{state=\"done\"} 10\n"), std::string::npos) << prom;
+  EXPECT_NE(prom.find("mailark_connections_peak " + std::to_string(peak_connections) + "\n"), std::string::npos) << prom;
+  EXPECT_NE(prom.find("mailark_connections 0\n"), std::string::npos) << prom;
   EXPECT_NE(prom.find("# TYPE mailark_bytes_fetched_total counter"), std::string::npos) << prom;
 }
 
