@@ -18,7 +18,8 @@
 //
 // IMAP jobs call flush() before they advance a folder's progress and when
 // they finish (not per fetch batch: each flush is an fsync that stalls the
-// loop); a run flushes once more at its end. Shared by all jobs of a run, so one fsync covers every job's writes.
+// loop); a run flushes once more at its end. Shared by all jobs of a run,
+// so one fsync covers every job's writes.
 //
 // If recordBatch fails, the batch stays queued and the next flush retries it.
 //

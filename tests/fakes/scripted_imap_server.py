@@ -35,6 +35,7 @@ its user from its AUTHENTICATE line to its DISCONNECT line.
   --big-bytes B      size of resume_big's big message (default 6 MiB)
   --cut-bytes C      resume_big cuts after C bytes of the big literal (default 40 % of it)
   --fetch-delay-ms D sleep D ms before answering each body UID FETCH
+  --list-delay-ms D  sleep D ms before answering LIST
   --dump-message UID write that message's bytes to stdout and exit (no server)
   --dump-sha256 UID  write the hex SHA-256 of that message's bytes and exit (no server)
 
@@ -99,6 +100,7 @@ class State:
     def __init__(self, args, transcript):
         self.scenario = args.scenario
         self.fetch_delay = args.fetch_delay_ms / 1000.0
+        self.list_delay = args.list_delay_ms / 1000.0
         self.big_uid = args.messages + 1 if args.scenario == "resume_big" else None
         self.big_cut = False
         self.cut_bytes = args.cut_bytes
@@ -225,6 +227,9 @@ def serve(conn, state, session):
         if cmd == "CAPABILITY":
             send("* CAPABILITY %s\r\n%s OK done\r\n" % (CAPS, tag))
         elif cmd == "LIST":
+            if state.list_delay > 0:
+                time.sleep(state.list_delay)
+            state.log(session, "LIST answered")
             send('* LIST (\\HasNoChildren) "/" INBOX\r\n%s OK LIST done\r\n' % tag)
         elif cmd == "EXAMINE":
             send("* %d EXISTS\r\n* OK [UIDVALIDITY %d] ok\r\n* OK [UIDNEXT %d] ok\r\n%s OK [READ-ONLY] done\r\n"
@@ -316,6 +321,7 @@ def main():
     p.add_argument("--big-bytes", type=int, default=6 * 1024 * 1024)
     p.add_argument("--cut-bytes", type=int)
     p.add_argument("--fetch-delay-ms", type=int, default=0)
+    p.add_argument("--list-delay-ms", type=int, default=0)
     p.add_argument("--dump-message", type=int, metavar="UID")
     p.add_argument("--dump-sha256", type=int, metavar="UID")
     args = p.parse_args()

@@ -318,6 +318,31 @@ TEST_F(EngineConnections, LargeFolderSplitAcrossConnections) { fetchLargeFolder(
 
 TEST_F(EngineConnections, OneConnectionPerMailboxUsesOne) { fetchLargeFolder(1); }
 
+// The run has connections to spare: the mailbox's second connection logs
+// in while the first one's LIST is still unanswered, instead of after it
+// (its connect and login overlap the listing).
+TEST_F(EngineConnections, SecondConnectionLogsInWhileTheFirstLists) {
+  ScriptedImapServer server(*bed_, "normal", {"--messages", "20", "--list-delay-ms", "2000"});
+  ASSERT_GT(server.port(), 0);
+  std::string cfg = scriptedConfig(server, "[limits]\nconnections_per_mailbox = 2\n");
+  ProcessResult r = mailark({"run", "--config", cfg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  std::vector<TranscriptLine> lines = server.transcriptLines();
+  double list_answered = 0;
+  std::map<int, double> logins;  // connection -> time of its AUTHENTICATE
+  for (const TranscriptLine& l : lines) {
+    if (l.user != user_) continue;
+    if (l.text == "LIST answered" && list_answered == 0) list_answered = l.time;
+    if (l.text.find(" AUTHENTICATE ") != std::string::npos) logins.emplace(l.conn, l.time);
+  }
+  ASSERT_GT(list_answered, 0) << "no LIST in the transcript";
+  ASSERT_EQ(logins.size(), 2u) << "expected two connections for the mailbox";
+  size_t early = std::count_if(logins.begin(), logins.end(), [&](const auto& e) { return e.second < list_answered; });
+  EXPECT_EQ(early, 2u) << "the second connection logged in only after LIST was answered";
+  EXPECT_EQ(archivedUids(cfg), oneTo(20));
+}
+
 // More than 4 connections per mailbox risks Exchange's per-mailbox limit:
 // refused unless explicitly allowed, and then warned about.
 TEST_F(EngineConnections, ManyConnectionsPerMailboxNeedTheAllowFlag) {
