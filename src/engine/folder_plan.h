@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "mailark/state_store.h"
+
 namespace mailark::engine {
 
 struct ServerMessage {
@@ -29,5 +31,13 @@ std::vector<std::vector<uint32_t>> fetchBatches(const std::vector<ServerMessage>
 // `archived_now` are ascending.
 uint32_t completeUpTo(uint32_t previous, const std::vector<uint32_t>& listed,
                       const std::vector<uint32_t>& archived_now);
+
+// What a folder's STATUS (same UIDVALIDITY as `row`, the folder's archive
+// row) says about the work it needs. Empty and Unchanged folders are passed
+// over without EXAMINE: the same verdicts an EXAMINE would reach (no
+// messages; UIDNEXT as at the last complete pass and, with CONDSTORE, no
+// flag changed since). `highest_modseq` is 0 without CONDSTORE.
+enum class FolderCheck { Examine, Empty, Unchanged };
+FolderCheck checkFolder(uint64_t messages, uint32_t uidnext, uint64_t highest_modseq, const FolderState& row);
 
 }  // namespace mailark::engine

@@ -1,12 +1,14 @@
 // FolderWork: one folder of a mailbox as the connections of its MailboxJob
-// share it. One connection plans the folder (EXAMINE, flag sync, list new
-// UIDs); the UID FETCH batches it makes (UID ranges) are then taken by every
-// connection that has the folder selected, so a large folder is split across
-// the mailbox's connections.
+// share it. The listing connection asks every folder's STATUS; one
+// connection then plans each folder that may hold new mail (EXAMINE, flag
+// sync, list new UIDs); the UID FETCH batches it makes (UID ranges) are then
+// taken by every connection that has the folder selected, so a large folder
+// is split across the mailbox's connections.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "mailark/content_store.h"
 #include "mailark/state_store.h"
 #include "src/engine/folder_plan.h"
+#include "src/imap/untagged_data.h"
 
 namespace mailark::engine {
 
@@ -30,12 +33,18 @@ struct PartialMessage {
 };
 
 struct FolderWork {
-  enum class Stage { Waiting, Planning, Fetching, Done };
+  // Checking: its STATUS is asked for (one round trip for every folder);
+  // folders it shows empty or unchanged go straight to Done.
+  enum class Stage { Checking, Waiting, Planning, Fetching, Done };
 
   std::string raw_name;  // as LIST sent it (modified UTF-7), for commands
   std::string name;      // decoded, as recorded
   Stage stage = Stage::Waiting;
   bool no_helpers = false;  // a second connection could not select it
+  std::optional<imap::StatusData> status;  // its STATUS answer, if any
+
+  // For taking the largest folders first: bytes (STATUS=SIZE) or messages.
+  uint64_t sizeHint() const { return status ? status->size.value_or(status->messages.value_or(0)) : 0; }
 
   // From the planning EXAMINE.
   uint32_t uidvalidity = 0;

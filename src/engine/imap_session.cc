@@ -20,6 +20,7 @@ const char* ImapSession::phaseName(Phase p) {
     case Phase::Connecting: return "connecting";
     case Phase::Authenticating: return "authenticating";
     case Phase::Listing: return "listing folders";
+    case Phase::Checking: return "checking folders";
     case Phase::Examining: return "examining folder";
     case Phase::SyncingFlags: return "syncing flags";
     case Phase::ListingUids: return "listing UIDs";
@@ -117,6 +118,41 @@ void ImapSession::listFolders() {
   });
 }
 
+void ImapSession::check(std::vector<FolderWork*> folders) {
+  setPhase(Phase::Checking);
+  to_check_.assign(folders.begin(), folders.end());
+  checking_.clear();
+  while (checking_.size() < kChecksInFlight && !to_check_.empty()) sendNextCheck();
+  if (checking_.empty()) {
+    setPhase(Phase::Idle);
+    host_.onIdle(*this);
+  }
+}
+
+void ImapSession::sendNextCheck() {
+  FolderWork* folder = to_check_.front();
+  to_check_.pop_front();
+  folder->status.reset();
+  checking_.push_back(folder);
+  std::string items = "(MESSAGES UIDNEXT UIDVALIDITY";
+  if (connection_->hasCapability("CONDSTORE")) items += " HIGHESTMODSEQ";
+  if (connection_->hasCapability("STATUS=SIZE")) items += " SIZE";
+  items += ")";
+  imap::CommandBuilder status(connection_->hasCapability("LITERAL+"));
+  status.raw("STATUS").string(folder->raw_name).raw(items);
+  send(status.build(), [this, folder](imap::Response& r) {
+    if (auto it = std::find(checking_.begin(), checking_.end(), folder); it != checking_.end()) checking_.erase(it);
+    // Refused (e.g. deleted since LIST): EXAMINE will find out and say so.
+    if (r.status != "OK") folder->status.reset();
+    if (!to_check_.empty()) sendNextCheck();
+    host_.onChecked(*this, *folder);
+    if (checking_.empty() && phase_ == Phase::Checking) {
+      setPhase(Phase::Idle);
+      host_.onIdle(*this);
+    }
+  });
+}
+
 void ImapSession::examine(FolderWork& folder, std::function<void(bool ok, const std::string& answer)> done) {
   setPhase(Phase::Examining);
   selected_ = nullptr;
@@ -181,9 +217,8 @@ void ImapSession::syncFlags(FolderWork& folder) {
 void ImapSession::listNewMessages(FolderWork& folder) {
   // Unchanged since the last complete pass: no new UIDs can exist.
   if (ex_exists_ == 0 || (folder.uidnext != 0 && folder.state.uidnext == folder.uidnext)) {
-    Status s = ctx_.services.state->updateFolderProgress(folder.state.folder_id, folder.uidnext, folder.state.highest_uid);
-    if (s.isOk() && folder.modseq != 0) s = ctx_.services.state->updateFolderModseq(folder.state.folder_id, folder.modseq);
-    if (!s.isOk()) return lose(s);
+    if (Status s = recordFolderUnchanged(*ctx_.services.state, folder.state, folder.uidnext, folder.modseq); !s.isOk())
+      return lose(s);
     ++ctx_.result.folders;
     planning_ = nullptr;
     folder.stage = FolderWork::Stage::Done;
@@ -410,6 +445,11 @@ void ImapSession::giveWorkBack() {
     planning_->stage = FolderWork::Stage::Waiting;
     planning_ = nullptr;
   }
+  // Folders whose STATUS never came are planned the usual way.
+  for (FolderWork* f : checking_) f->stage = FolderWork::Stage::Waiting;
+  for (FolderWork* f : to_check_) f->stage = FolderWork::Stage::Waiting;
+  checking_.clear();
+  to_check_.clear();
   selected_ = nullptr;
 }
 
@@ -441,6 +481,13 @@ void ImapSession::onUntagged(imap::Response& r) {
   switch (phase_) {
     case Phase::Listing:
       if (auto entry = imap::parseList(r)) listed_folders_.push_back(std::move(*entry));
+      return;
+    case Phase::Checking:
+      if (auto status = imap::parseStatus(r)) {
+        auto f = std::find_if(checking_.begin(), checking_.end(),
+                              [&](FolderWork* w) { return imap::sameMailboxName(w->raw_name, status->name); });
+        if (f != checking_.end()) (*f)->status = std::move(*status);
+      }
       return;
     case Phase::Examining:
       if (auto n = imap::parseExists(r)) ex_exists_ = *n;

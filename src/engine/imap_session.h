@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -47,6 +48,9 @@ class SessionHost {
   // Logged in, or done with its unit of work: the session waits for the next.
   virtual void onIdle(ImapSession& session) = 0;
   virtual void onFoldersListed(ImapSession& session, std::vector<imap::ListEntry> folders) = 0;
+  // One folder's STATUS was answered: folder.status holds it, or nothing if
+  // the server refused it. The folder is still Checking.
+  virtual void onChecked(ImapSession& session, FolderWork& folder) = 0;
   // Planning ended: `folder` is Fetching (batches queued, maybe none) or
   // Done (skipped, or nothing new).
   virtual void onPlanned(ImapSession& session, FolderWork& folder) = 0;
@@ -69,6 +73,10 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
 
   void start();  // token, connect, log in, then host.onIdle()
   void listFolders();
+  // Asks the STATUS of each folder (a few at a time in flight, so a mailbox
+  // of many folders costs about one round trip), reporting each answer with
+  // onChecked() and then onIdle(). The folders must outlive the session.
+  void check(std::vector<FolderWork*> folders);
   void plan(FolderWork& folder);
   // Selects `folder` (planned by another session) to fetch from its queue.
   void help(FolderWork& folder);
@@ -95,7 +103,7 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
   std::string where() const;
 
  private:
-  enum class Phase { Idle, Token, Connecting, Authenticating, Listing, Examining, SyncingFlags, ListingUids, Fetching, LoggingOut, Closed };
+  enum class Phase { Idle, Token, Connecting, Authenticating, Listing, Checking, Examining, SyncingFlags, ListingUids, Fetching, LoggingOut, Closed };
   static const char* phaseName(Phase p);
   void setPhase(Phase p);
 
@@ -107,6 +115,7 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
   void getTokenThenConnect(bool must_be_newer);
   void connect();
   void afterGreeting();
+  void sendNextCheck();
   void examine(FolderWork& folder, std::function<void(bool ok, const std::string& answer)> done);
   void startPlannedFolder(FolderWork& folder);
   void syncFlags(FolderWork& folder);
@@ -149,6 +158,9 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
   std::vector<std::unique_ptr<imap::ImapConnection>> retired_;
 
   std::vector<imap::ListEntry> listed_folders_;
+  static constexpr size_t kChecksInFlight = 32;
+  std::deque<FolderWork*> to_check_;
+  std::vector<FolderWork*> checking_;  // STATUS sent, not answered
   FolderWork* planning_ = nullptr;  // folder being examined/planned
   FolderWork* selected_ = nullptr;  // folder selected for fetching
   // From the last EXAMINE.

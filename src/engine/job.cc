@@ -13,4 +13,10 @@ Status settleJob(const JobServices& services, int64_t mailbox_id, int64_t run_id
   return status;
 }
 
+Status recordFolderUnchanged(StateStore& state, const FolderState& row, uint32_t uidnext, uint64_t modseq) {
+  if (row.uidnext != uidnext) MAILARK_RETURN_IF_ERROR(state.updateFolderProgress(row.folder_id, uidnext, row.highest_uid));
+  if (modseq != 0 && modseq != row.highest_modseq) return state.updateFolderModseq(row.folder_id, modseq);
+  return Status::ok();
+}
+
 }  // namespace mailark::engine

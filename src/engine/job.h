@@ -113,6 +113,11 @@ using JobFactory = std::function<JobPtr(const RunItem& item, JobServices service
 // Returns `status`, or the first error of those steps when `status` is ok.
 Status settleJob(const JobServices& services, int64_t mailbox_id, int64_t run_id, Status status);
 
+// A folder with nothing new (empty, or UIDNEXT as at its last complete
+// pass): its row takes the server's UIDNEXT and, with CONDSTORE, its
+// mod-sequence; nothing is written when they are current already.
+Status recordFolderUnchanged(StateStore& state, const FolderState& row, uint32_t uidnext, uint64_t modseq);
+
 // The factory for the protocols this build supports.
 JobPtr makeJob(const RunItem& item, JobServices services, int64_t run_id, JobFinished done);
 

@@ -55,11 +55,14 @@ void MailboxJob::dispatch(ImapSession& s) {
   // 1. More of the folder this connection has selected.
   if (FolderWork* f = s.selected(); f != nullptr && f->stage == FolderWork::Stage::Fetching && f->hasWork())
     return s.fetch(*f);
-  // 2. The next folder nobody has planned.
-  for (FolderWork& f : folders_) {
-    if (f.stage != FolderWork::Stage::Waiting) continue;
-    f.stage = FolderWork::Stage::Planning;
-    s.plan(f);
+  // 2. The largest folder nobody has planned: the big ones first, so the
+  //    connections finish together.
+  FolderWork* next = nullptr;
+  for (FolderWork& f : folders_)
+    if (f.stage == FolderWork::Stage::Waiting && (next == nullptr || f.sizeHint() > next->sizeHint())) next = &f;
+  if (next != nullptr) {
+    next->stage = FolderWork::Stage::Planning;
+    s.plan(*next);
     return maybeAddSession();
   }
   // 3. Help with a folder that has batches to spare (or nobody to take them).
@@ -90,7 +93,7 @@ bool MailboxJob::workToSpread() const {
   // overlap the first connection's LIST instead of following it.
   if (!listed_) return true;
   return std::any_of(folders_.begin(), folders_.end(), [](const FolderWork& f) {
-    return f.stage == FolderWork::Stage::Waiting ||
+    return f.stage == FolderWork::Stage::Checking || f.stage == FolderWork::Stage::Waiting ||
            (f.stage == FolderWork::Stage::Fetching && !f.no_helpers && f.batches.size() >= 2);
   });
 }
@@ -131,10 +134,31 @@ void MailboxJob::onFoldersListed(ImapSession& s, std::vector<imap::ListEntry> en
                                      "\" is not valid modified UTF-7; archived under its raw name");
     }
     if (!ctx_.settings.include_non_mail_folders && isNonMailFolder(f.name, entry.delimiter)) continue;
+    f.stage = FolderWork::Stage::Checking;
     folders_.push_back(std::move(f));
   }
-  dispatch(s);
+  std::vector<FolderWork*> all;
+  for (FolderWork& f : folders_) all.push_back(&f);
+  s.check(std::move(all));
   maybeAddSession();
+  wakeIdle();
+}
+
+void MailboxJob::onChecked(ImapSession&, FolderWork& f) {
+  if (done_ || f.stage != FolderWork::Stage::Checking) return;
+  f.stage = FolderWork::Stage::Waiting;
+  const std::optional<imap::StatusData>& st = f.status;
+  if (st && st->uidvalidity.value_or(0) != 0 && st->uidnext.value_or(0) != 0 && st->messages) {
+    Result<FolderState> row = ctx_.services.state->folder(ctx_.mailbox_id, f.name, *st->uidvalidity);
+    if (!row) return finish(row.status());
+    if (checkFolder(*st->messages, *st->uidnext, st->highest_modseq.value_or(0), *row) != FolderCheck::Examine) {
+      Status s = recordFolderUnchanged(*ctx_.services.state, *row, *st->uidnext, st->highest_modseq.value_or(0));
+      if (!s.isOk()) return finish(s);
+      f.stage = FolderWork::Stage::Done;
+      ++ctx_.result.folders;
+      return;
+    }
+  }
   wakeIdle();
 }
 
@@ -186,16 +210,25 @@ void MailboxJob::completeFolder(FolderWork& f) {
   for (const ServerMessage& m : f.listed)
     if (m.uid > f.state.highest_uid) listed.push_back(m.uid);
   std::sort(listed.begin(), listed.end());
-  // Progress may only move past messages whose rows are durable.
-  if (Status s = ctx_.services.recorder->flush(); !s.isOk()) return finish(s);
-  Result<std::vector<uint32_t>> archived = ctx_.services.state->archivedUids(f.state.folder_id, f.state.highest_uid + 1);
-  if (!archived) return finish(archived.status());
-  uint32_t high = completeUpTo(f.state.highest_uid, listed, *archived);
-  // A folder with gaps keeps UIDNEXT unset so the next run lists it again.
-  Status s = ctx_.services.state->updateFolderProgress(f.state.folder_id, f.gaps ? 0 : f.uidnext, high);
-  // Flags are current up to the EXAMINE's mod-sequence (messages fetched
+  // Progress may only move past messages whose rows are recorded: the
+  // recorder runs this after its next commit. It captures values only, as
+  // the job may be gone by then.
+  StateStore* state = ctx_.services.state;
+  int64_t folder_id = f.state.folder_id;
+  uint32_t previous = f.state.highest_uid;
+  // A folder with gaps keeps UIDNEXT unset so the next run lists it again;
+  // flags are current up to the EXAMINE's mod-sequence (messages fetched
   // now carry flags at least that new).
-  if (s.isOk() && f.modseq != 0 && !f.gaps) s = ctx_.services.state->updateFolderModseq(f.state.folder_id, f.modseq);
+  uint32_t uidnext = f.gaps ? 0 : f.uidnext;
+  uint64_t modseq = f.gaps ? 0 : f.modseq;
+  Status s = ctx_.services.recorder->afterRecorded(
+      "progress of \"" + f.name + "\" in " + ctx_.mailbox,
+      [state, folder_id, previous, uidnext, modseq, listed = std::move(listed)]() -> Status {
+        Result<std::vector<uint32_t>> archived = state->archivedUids(folder_id, previous + 1);
+        if (!archived) return archived.status();
+        MAILARK_RETURN_IF_ERROR(state->updateFolderProgress(folder_id, uidnext, completeUpTo(previous, listed, *archived)));
+        return modseq != 0 ? state->updateFolderModseq(folder_id, modseq) : Status::ok();
+      });
   if (!s.isOk()) return finish(s);
 }
 

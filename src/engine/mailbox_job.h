@@ -1,8 +1,11 @@
 // MailboxJob: the IMAP Job. Archives every folder of one mailbox over up to
 // settings.connections_per_mailbox connections (ImapSession).
 //
-// Work units are folders: the first session lists the folders, then each
-// idle session plans the next waiting folder (EXAMINE, new UIDs, batches);
+// Work units are folders: the first session lists the folders and asks
+// their STATUS (one round trip for all); folders that are empty or
+// unchanged since their last complete pass are done without EXAMINE, which
+// makes a run over mostly unchanged mailboxes cheap. Each idle session then
+// plans the largest waiting folder (EXAMINE, new UIDs, batches);
 // a folder's UID FETCH batches are taken by every session that has it
 // selected, and an idle session selects a folder with batches to spare, so
 // a large folder is split across the connections. Extra connections open
@@ -63,6 +66,7 @@ class MailboxJob : public Job, private SessionHost {
   // SessionHost
   void onIdle(ImapSession& session) override;
   void onFoldersListed(ImapSession& session, std::vector<imap::ListEntry> folders) override;
+  void onChecked(ImapSession& session, FolderWork& folder) override;
   void onPlanned(ImapSession& session, FolderWork& folder) override;
   void onFetched(ImapSession& session, FolderWork& folder) override;
   void onLost(ImapSession& session, const Status& reason) override;

@@ -38,14 +38,33 @@ Status MessageRecorder::flush() {
     queue_.push_back({u.folder_id, std::move(u.message)});
   }
   unfinished_.clear();
-  if (objects_.empty() && queue_.empty()) return failed;
-  if (kill_after_sync_ > 0 && ++syncs_ >= kill_after_sync_) std::raise(SIGKILL);
-  MAILARK_RETURN_IF_ERROR(state_->recordBatch(objects_, queue_));
-  store_->indexed(objects_);
-  objects_.clear();
-  queue_.clear();
-  queued_bytes_ = 0;
-  return failed;
+  if (!objects_.empty() || !queue_.empty()) {
+    if (kill_after_sync_ > 0 && ++syncs_ >= kill_after_sync_) std::raise(SIGKILL);
+    MAILARK_RETURN_IF_ERROR(state_->recordBatch(objects_, queue_));
+    store_->indexed(objects_);
+    objects_.clear();
+    queue_.clear();
+    queued_bytes_ = 0;
+  }
+  Status steps = runSteps();
+  return failed.isOk() ? steps : failed;
+}
+
+Status MessageRecorder::afterRecorded(std::string what, std::function<Status()> step) {
+  steps_.push_back({std::move(what), std::move(step)});
+  if (unfinished_.empty() && queue_.empty() && objects_.empty()) return runSteps();
+  return Status::ok();
+}
+
+Status MessageRecorder::runSteps() {
+  std::vector<Step> steps;
+  steps.swap(steps_);
+  Status first;
+  for (Step& step : steps) {
+    Status s = step.run();
+    if (!s.isOk() && first.isOk()) first = s.withContext(step.what);
+  }
+  return first;
 }
 
 }  // namespace mailark::engine

@@ -16,10 +16,12 @@
 // dropped from the queue, never recorded (the next run fetches it again),
 // and flush() returns that error after recording the others.
 //
-// IMAP jobs call flush() before they advance a folder's progress and when
-// they finish (not per fetch batch: each flush is an fsync that stalls the
-// loop); a run flushes once more at its end. Shared by all jobs of a run,
-// so one fsync covers every job's writes.
+// What may only follow the rows (a folder's progress) is queued with
+// afterRecorded() and runs right after the transaction that recorded every
+// row queued before it, so progress never passes a message whose row is
+// not there, without a flush (an fsync stalling the loop) per folder. Jobs
+// call flush() when they finish; a run flushes once more at its end.
+// Shared by all jobs of a run, so one fsync covers every job's writes.
 //
 // If recordBatch fails, the batch stays queued and the next flush retries it.
 //
@@ -29,6 +31,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "mailark/content_store.h"
@@ -55,12 +59,26 @@ class MessageRecorder {
   // a flush triggered by the queue limits).
   Status finishMessage(int64_t folder_id, ObjectWriterPtr writer, MessageRecord message);
 
-  // Makes every finished message durable and recorded.
+  // Makes every finished message durable and recorded, then runs the steps
+  // queued by afterRecorded(). Returns the first error of either.
   Status flush();
+
+  // Runs `step` once every message handed over so far is recorded (or was
+  // dropped as failed): at once when none is waiting, else right after the
+  // transaction of a flush(). `what` names it in the step's error. Steps
+  // run in order; a crash before then simply loses them (the next run
+  // redoes what they would have recorded).
+  Status afterRecorded(std::string what, std::function<Status()> step);
 
   size_t queued() const { return unfinished_.size() + queue_.size(); }
 
  private:
+  struct Step {
+    std::string what;
+    std::function<Status()> run;
+  };
+  Status runSteps();
+
   struct Unfinished {
     int64_t folder_id;
     MessageRecord message;
@@ -73,6 +91,7 @@ class MessageRecorder {
   std::vector<Unfinished> unfinished_;  // ids not yet known
   std::vector<QueuedMessage> queue_;    // ids known, not yet recorded
   std::vector<StoredObject> objects_;  // synced, not yet indexed
+  std::vector<Step> steps_;            // wait for the rows queued before them
   uint64_t queued_bytes_ = 0;
   // Test-only fault injection (MAILARK_TEST_KILL_AFTER_PACK_SYNC=N): the
   // process kills itself after the Nth non-empty pack sync, before the rows

@@ -11,18 +11,12 @@ namespace {
 
 // "* STATUS name (MESSAGES n UIDNEXT n UIDVALIDITY n SIZE n)" into `f`.
 bool readStatus(const imap::Response& r, FolderForecast& f) {
-  if (r.kind != imap::Response::Kind::Untagged || r.values.size() < 3 || !r.values[0].isAtom("STATUS") ||
-      r.values.back().type != imap::Value::Type::List)
-    return false;
-  const std::vector<imap::Value>& items = r.values.back().list;
-  for (size_t i = 0; i + 1 < items.size(); i += 2) {
-    if (items[i + 1].type != imap::Value::Type::Number) continue;
-    uint64_t n = items[i + 1].number;
-    if (items[i].isAtom("MESSAGES")) f.messages = n;
-    else if (items[i].isAtom("UIDNEXT") && n <= UINT32_MAX) f.uidnext = static_cast<uint32_t>(n);
-    else if (items[i].isAtom("UIDVALIDITY") && n <= UINT32_MAX) f.uidvalidity = static_cast<uint32_t>(n);
-    else if (items[i].isAtom("SIZE")) f.size = n;
-  }
+  std::optional<imap::StatusData> status = imap::parseStatus(r);
+  if (!status) return false;
+  f.messages = status->messages.value_or(0);
+  f.uidnext = status->uidnext.value_or(0);
+  f.uidvalidity = status->uidvalidity.value_or(0);
+  if (status->size) f.size = status->size;
   return true;
 }
 

@@ -88,6 +88,35 @@ std::optional<ListEntry> parseList(const Response& r) {
   return e;
 }
 
+std::optional<StatusData> parseStatus(const Response& r) {
+  if (r.kind != Response::Kind::Untagged || r.values.size() != 3 || !r.values[0].isAtom("STATUS") ||
+      r.values[2].type != Value::Type::List)
+    return std::nullopt;
+  const Value& name = r.values[1];
+  if (name.type != Value::Type::String && name.type != Value::Type::Atom && name.type != Value::Type::Number)
+    return std::nullopt;
+  StatusData d;
+  d.name = valueText(name);
+  const std::vector<Value>& items = r.values[2].list;
+  if (items.size() % 2 != 0) return std::nullopt;
+  for (size_t i = 0; i < items.size(); i += 2) {
+    if (items[i + 1].type != Value::Type::Number) return std::nullopt;
+    uint64_t n = items[i + 1].number;
+    bool fits = n <= UINT32_MAX;
+    if (items[i].isAtom("MESSAGES")) d.messages = n;
+    else if (items[i].isAtom("UIDNEXT") && fits) d.uidnext = static_cast<uint32_t>(n);
+    else if (items[i].isAtom("UIDVALIDITY") && fits) d.uidvalidity = static_cast<uint32_t>(n);
+    else if (items[i].isAtom("SIZE")) d.size = n;
+    else if (items[i].isAtom("HIGHESTMODSEQ")) d.highest_modseq = n;
+  }
+  return d;
+}
+
+bool sameMailboxName(std::string_view a, std::string_view b) {
+  auto isInbox = [](std::string_view n) { return n.size() == 5 && strncasecmp(n.data(), "INBOX", 5) == 0; };
+  return a == b || (isInbox(a) && isInbox(b));
+}
+
 std::optional<uint64_t> parseExists(const Response& r) {
   if (r.kind != Response::Kind::Untagged || r.values.size() != 2 || r.values[0].type != Value::Type::Number ||
       !r.values[1].isAtom("EXISTS"))

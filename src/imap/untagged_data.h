@@ -39,6 +39,24 @@ struct ListEntry {
 // For "* LIST (...) delim name"; nullopt for anything else.
 std::optional<ListEntry> parseList(const Response& response);
 
+// "* STATUS name (item n ...)": the items an archiver asks for.
+struct StatusData {
+  std::string name;  // as sent (modified UTF-7)
+  std::optional<uint64_t> messages;
+  std::optional<uint32_t> uidnext;
+  std::optional<uint32_t> uidvalidity;
+  std::optional<uint64_t> size;            // STATUS=SIZE
+  std::optional<uint64_t> highest_modseq;  // CONDSTORE
+};
+
+// For "* STATUS name (...)"; nullopt for anything else or a malformed one.
+// Unknown items are skipped; out-of-range UIDs are left unset.
+std::optional<StatusData> parseStatus(const Response& response);
+
+// Whether two mailbox names as sent name the same mailbox: equal bytes, or
+// both INBOX, which is case-insensitive (RFC 3501 5.1).
+bool sameMailboxName(std::string_view a, std::string_view b);
+
 // For "* n EXISTS"; nullopt otherwise.
 std::optional<uint64_t> parseExists(const Response& response);
 

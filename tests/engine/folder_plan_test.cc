@@ -37,5 +37,24 @@ TEST(FolderPlan, CompleteStopsAtFirstGap) {
   EXPECT_EQ(completeUpTo(5, {6}, {}), 5u);
 }
 
+TEST(FolderPlan, StatusPassesOverOnlyEmptyAndUnchangedFolders) {
+  FolderState row;
+  row.uidnext = 42;
+  row.highest_uid = 41;
+  row.highest_modseq = 900;
+  EXPECT_EQ(checkFolder(0, 42, 0, row), FolderCheck::Empty);
+  EXPECT_EQ(checkFolder(0, 50, 0, row), FolderCheck::Empty);  // everything expunged
+  EXPECT_EQ(checkFolder(7, 42, 0, row), FolderCheck::Unchanged);    // no CONDSTORE
+  EXPECT_EQ(checkFolder(7, 42, 900, row), FolderCheck::Unchanged);  // no flag changed
+  EXPECT_EQ(checkFolder(7, 43, 900, row), FolderCheck::Examine);    // new mail
+  EXPECT_EQ(checkFolder(7, 42, 901, row), FolderCheck::Examine);    // a flag changed
+  EXPECT_EQ(checkFolder(7, 0, 0, row), FolderCheck::Examine);       // no UIDNEXT given
+  FolderState never_completed;  // uidnext 0: no complete pass yet
+  EXPECT_EQ(checkFolder(7, 42, 0, never_completed), FolderCheck::Examine);
+  FolderState no_modseq_yet = row;
+  no_modseq_yet.highest_modseq = 0;
+  EXPECT_EQ(checkFolder(7, 42, 901, no_modseq_yet), FolderCheck::Unchanged);
+}
+
 }  // namespace
 }  // namespace mailark::engine

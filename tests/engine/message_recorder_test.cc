@@ -80,6 +80,42 @@ TEST_F(RecorderTest, FlushesByItselfPastTheQueueLimit) {
   EXPECT_EQ(recorder.queued(), 1u);
 }
 
+TEST_F(RecorderTest, StepsAfterRecordedWaitForTheRowsQueuedBeforeThem) {
+  MessageRecorder recorder(store_.get(), state_.get());
+  int ran = 0;
+  // Nothing waiting: the step runs at once.
+  ASSERT_TRUE(recorder.afterRecorded("first", [&] { ++ran; return Status::ok(); }).isOk());
+  EXPECT_EQ(ran, 1);
+  ASSERT_TRUE(store(recorder, 1, "one").isOk());
+  size_t rows_seen = 0;
+  ASSERT_TRUE(recorder.afterRecorded("second", [&] {
+    rows_seen = rows();
+    ++ran;
+    return Status::ok();
+  }).isOk());
+  EXPECT_EQ(ran, 1) << "ran before the row it follows was recorded";
+  ASSERT_TRUE(store(recorder, 2, "two").isOk());
+  ASSERT_TRUE(recorder.flush().isOk());
+  EXPECT_EQ(ran, 2);
+  EXPECT_EQ(rows_seen, 2u);
+  ASSERT_TRUE(recorder.flush().isOk());
+  EXPECT_EQ(ran, 2) << "a step runs once";
+}
+
+TEST_F(RecorderTest, FlushReturnsAFailedStepsErrorNamingIt) {
+  MessageRecorder recorder(store_.get(), state_.get());
+  ASSERT_TRUE(store(recorder, 1, "one").isOk());
+  bool later_ran = false;
+  ASSERT_TRUE(recorder.afterRecorded("progress of INBOX", [] { return Status(StatusCode::Io, "disk I/O error"); }).isOk());
+  ASSERT_TRUE(recorder.afterRecorded("progress of Sent", [&] { later_ran = true; return Status::ok(); }).isOk());
+  Status s = recorder.flush();
+  EXPECT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("progress of INBOX"), std::string::npos) << s.toString();
+  EXPECT_NE(s.message().find("disk I/O error"), std::string::npos) << s.toString();
+  EXPECT_TRUE(later_ran) << "one failed step must not hold back the others";
+  EXPECT_EQ(rows(), 1u);
+}
+
 std::string body(uint32_t n, size_t size) {
   std::string s = "Message-ID: <" + std::to_string(n) + "@x.test>\r\n\r\n";
   std::minstd_rand rng(n);

@@ -1,4 +1,4 @@
-// Tests for parseFetch / parseList / parseExists / codeNumber on Responses
+// Tests for parseFetch / parseList / parseStatus / parseExists / codeNumber on Responses
 // produced by the real ResponseParser from server bytes.
 #include "src/imap/untagged_data.h"
 
@@ -240,6 +240,48 @@ TEST(ParseFetch, MalformedOrOtherResponses) {
     SCOPED_TRACE(bytes);
     EXPECT_FALSE(parseFetch(one(bytes)).has_value());
   }
+}
+
+TEST(ParseStatus, EveryItemAnArchiverAsksFor) {
+  std::optional<StatusData> d = parseStatus(
+      one("* STATUS \"Sent Items\" (MESSAGES 231 UIDNEXT 44292 UIDVALIDITY 1234 HIGHESTMODSEQ 9000000001 SIZE 7340032)\r\n"));
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->name, "Sent Items");
+  EXPECT_EQ(d->messages, 231u);
+  EXPECT_EQ(d->uidnext, 44292u);
+  EXPECT_EQ(d->uidvalidity, 1234u);
+  EXPECT_EQ(d->highest_modseq, 9000000001u);
+  EXPECT_EQ(d->size, 7340032u);
+}
+
+TEST(ParseStatus, AtomNameUnknownItemsAndOutOfRangeUids) {
+  std::optional<StatusData> d = parseStatus(one("* STATUS INBOX (UNSEEN 3 UIDNEXT 4294967296 MESSAGES 0)\r\n"));
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->name, "INBOX");
+  EXPECT_EQ(d->messages, 0u);
+  EXPECT_FALSE(d->uidnext.has_value());  // not a valid UID
+  EXPECT_FALSE(d->uidvalidity.has_value());
+}
+
+TEST(ParseStatus, MalformedOrOtherResponsesAreNotStatus) {
+  for (const std::string bytes : {
+           "* STATUS INBOX (MESSAGES)\r\n",
+           "* STATUS INBOX (MESSAGES x)\r\n",
+           "* STATUS INBOX MESSAGES 3\r\n",
+           "* STATUS (MESSAGES 3)\r\n",
+           "* LIST () \"/\" INBOX\r\n",
+       }) {
+    SCOPED_TRACE(bytes);
+    EXPECT_FALSE(parseStatus(one(bytes)).has_value());
+  }
+}
+
+TEST(SameMailboxName, InboxIsCaseInsensitiveOtherNamesAreNot) {
+  EXPECT_TRUE(sameMailboxName("INBOX", "inbox"));
+  EXPECT_TRUE(sameMailboxName("Inbox", "INBOX"));
+  EXPECT_TRUE(sameMailboxName("Sent Items", "Sent Items"));
+  EXPECT_FALSE(sameMailboxName("Sent Items", "sent items"));
+  EXPECT_FALSE(sameMailboxName("INBOX/Sub", "inbox/sub"));
 }
 
 TEST(ParseList, PlainEntry) {

@@ -33,6 +33,20 @@ size_t countObjects(const std::string& archive) {
 }
 
 // Every file below `dir` that contains `needle`.
+// The commands named `verb` in a -v protocol log ("host C: tag VERB args"):
+// their arguments.
+std::vector<std::string> sentCommands(const std::string& log, const std::string& verb) {
+  std::vector<std::string> out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    size_t c = line.find(" C: ");
+    if (c == std::string::npos) continue;
+    size_t at = line.find(" " + verb + " ", c + 4);
+    if (at != std::string::npos) out.push_back(line.substr(at + verb.size() + 2));
+  }
+  return out;
+}
+
 std::vector<std::string> filesContaining(const std::string& dir, const std::string& needle) {
   std::vector<std::string> hits;
   if (!fs::exists(dir)) return hits;
@@ -122,9 +136,12 @@ TEST_F(ArchiveEndToEnd, SecondRunFetchesNothingThenExactlyTheNewMail) {
   size_t before = lsJson(config).size();
   ASSERT_EQ(fetchedCount(first.out), static_cast<long>(before));
 
-  ProcessResult second = mailark({"run", "--config", config});
+  ProcessResult second = mailark({"-v", "run", "--config", config});
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(fetchedCount(second.out), 0) << second.out;
+  // Nothing changed: one STATUS per folder tells so, no folder is selected.
+  EXPECT_GE(sentCommands(second.err, "STATUS").size(), 6u * 5);
+  EXPECT_EQ(sentCommands(second.err, "EXAMINE"), std::vector<std::string>{});
 
   std::multiset<std::string> delivered;
   for (const std::string& sha : bed_->deliver(boxes[1], "INBOX", 3, 101)) delivered.insert(sha);
@@ -133,9 +150,17 @@ TEST_F(ArchiveEndToEnd, SecondRunFetchesNothingThenExactlyTheNewMail) {
     delivered.insert(sha);
   ASSERT_EQ(delivered.size(), 6u);
 
-  ProcessResult third = mailark({"run", "--config", config});
+  ProcessResult third = mailark({"-v", "run", "--config", config});
   ASSERT_EQ(third.exit_code, 0) << third.err;
   EXPECT_EQ(fetchedCount(third.out), 6) << third.out;
+  // Only the three folders with new mail are selected.
+  std::vector<std::string> examined = sentCommands(third.err, "EXAMINE");
+  EXPECT_GE(examined.size(), 3u);
+  EXPECT_LE(examined.size(), 6u);
+  for (const std::string& args : examined)
+    EXPECT_TRUE(args.find("INBOX") != std::string::npos || args.find("Project Plans") != std::string::npos ||
+                args.find("Entw&APw-rfe") != std::string::npos)
+        << args;
   std::vector<Row> rows = lsJson(config);
   EXPECT_EQ(rows.size(), before + 6);
   std::multiset<std::string> all;
