@@ -19,6 +19,9 @@
 # hashing their Maildir files as stored and after undoing their known
 # rewrites (LF line ends, mbsync's X-TUID header).
 #
+# --incremental runs each tool a second time on its own output (nothing new
+# on the server: what a nightly run mostly is) and reports that wall time.
+#
 # --shaped puts bench/shaper.py (per-connection round trip and bandwidth)
 # between every tool and Dovecot, and then runs mailark again with each
 # connection count of --sweep to show throughput against connections.
@@ -43,6 +46,7 @@ per_mailbox_connections=2
 compression=zstd
 oi_accounts=8
 shaped=0
+incremental=0
 rtt_ms=40
 mbit=16
 sweep="1 4 16 64"
@@ -68,6 +72,7 @@ usage: $0 [options]
   --mailark PATH            binary (default: build-bench, build-peers, build-lead, build)
   --no-install              do not apt-get missing peers (skip them instead)
   --no-warmup               no untimed warm-up run
+  --incremental             time a second run of each tool (nothing new): "incr s"
   --keep                    keep the bed's directory (the bed is stopped)
 EOF
 }
@@ -88,6 +93,7 @@ while [[ $# -gt 0 ]]; do
     --mailark) mailark="$2"; shift 2 ;;
     --no-install) install=0; shift ;;
     --no-warmup) warmup=0; shift ;;
+    --incremental) incremental=1; shift ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "peers: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -291,7 +297,7 @@ EOF
 }
 
 # Runs one tool once: run_tool TOOL LABEL PORT [CONNECTIONS]. Appends a
-# result row to $bed/results (label wall user sys rss_kib load verify-json peak).
+# result row to $bed/results (label wall user sys rss_kib load incr verify-json).
 run_tool() {
   local tool="$1" label="$2" port="$3" conns="${4:-$connections}" out="$bed/out.$2"
   rm -rf "$out"
@@ -318,6 +324,12 @@ run_tool() {
     echo "peers: $label exited with $rc (output checked anyway); last lines:" >&2
     tail -n 5 "$out/stdout" "$out/stderr" >&2 || true
   fi
+  local incr="-"
+  if [[ "$incremental" == 1 ]]; then
+    /usr/bin/time -f "%e" -o "$out/time.incr" "${cmd[@]}" >"$out/stdout.incr" 2>"$out/stderr.incr" ||
+      echo "peers: $label's incremental run failed; see $out/stderr.incr" >&2
+    incr=$(tail -n 1 "$out/time.incr")
+  fi
   local verify
   if [[ "$tool" == mailark ]]; then
     "$mailark" ls --json --config "$out/mailark.toml" >"$out/ls.json" 2>"$out/ls.err" || true
@@ -325,7 +337,7 @@ run_tool() {
   else
     verify=$("$PY" "$VERIFY" --manifest "$bed/seed-manifest.json" --maildir "$out/maildir")
   fi
-  printf '%s %s %s %s\n' "$label" "$(tail -n 1 "$out/time")" "$load" "$(tr -d ' ' <<<"$verify")" >>"$bed/results"
+  printf '%s %s %s %s %s\n' "$label" "$(tail -n 1 "$out/time")" "$load" "$incr" "$(tr -d ' ' <<<"$verify")" >>"$bed/results"
   # Free the disk before the next tool (the corpus can be GBs).
   if [[ "$keep" != 1 ]]; then rm -rf "$out/archive" "$out/maildir"; fi
 }
@@ -362,13 +374,13 @@ import json, os, sys
 bed, messages, size, shaped = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 rows = []
 for line in open(os.path.join(bed, "results")):
-    label, wall, user, sys_, rss, load, verify = line.split()
+    label, wall, user, sys_, rss, load, incr, verify = line.split()
     v = json.loads(verify)
     peak = ""
     stats = os.path.join(bed, "shaper.%s.stats" % label)
     if os.path.exists(stats):
         peak = str(json.load(open(stats))["peak_concurrent"])
-    rows.append((label, float(wall), float(user) + float(sys_), int(rss) / 1024, load, v, peak))
+    rows.append((label, float(wall), float(user) + float(sys_), int(rss) / 1024, load, v, peak, incr))
 base = next((r[1] for r in rows if r[0] == "mailark"), None)
 mib = size / 1048576
 print()
@@ -378,9 +390,11 @@ head = ["tool", "wall s", "msgs ok", "msgs/s", "MiB/s", "CPU s", "CPU s/GiB",
         "RSS MiB", "vs mailark", "exact", "missing", "load"]
 if shaped:
     head.insert(9, "conns")
+if any(r[7] != "-" for r in rows):
+    head.insert(2, "incr s")
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
-for label, wall, cpu, rss, load, v, peak in rows:
+for label, wall, cpu, rss, load, v, peak, incr in rows:
     ok = v["normalised"]
     cells = [label, "%.2f" % wall, "%d/%d" % (ok, v["expected"]),
              "%.0f" % (ok / wall if wall else 0), "%.1f" % (mib / wall if wall else 0),
@@ -389,6 +403,8 @@ for label, wall, cpu, rss, load, v, peak in rows:
              "%d" % v["exact"], "%d" % v["missing"], load]
     if shaped:
         cells.insert(9, peak or "-")
+    if "incr s" in head:
+        cells.insert(2, incr)
     print("| " + " | ".join(cells) + " |")
 print()
 print("msgs ok: stored messages whose bytes match the bed (after undoing LF line ends and")
