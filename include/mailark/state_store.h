@@ -105,6 +105,10 @@ class StateStore : public ObjectIndex {
                                                         const std::string& name_utf8,
                                                         uint32_t uidvalidity) = 0;
 
+  // True when some folder of the mailbox completed a pass (a later run is
+  // incremental: most folders are likely unchanged).
+  virtual Result<bool> hasCompletedFolder(int64_t mailbox_id) = 0;
+
   // UIDs of this folder row already archived with uid >= min_uid, ascending.
   virtual Result<std::vector<uint32_t>> archivedUids(int64_t folder_id, uint32_t min_uid) = 0;
 

@@ -24,6 +24,9 @@ void MailboxJob::start() {
   Result<int64_t> id = ctx_.services.state->mailboxId(ctx_.mailbox);
   if (!id) return finish(id.status());
   ctx_.mailbox_id = *id;
+  Result<bool> before = ctx_.services.state->hasCompletedFolder(*id);
+  if (!before) return finish(before.status());
+  archived_before_ = *before;
   sessions_.push_back(std::make_unique<ImapSession>(ctx_, static_cast<SessionHost&>(*this), 0));
   ctx_.result.connections = 1;
   sessions_.back()->start();
@@ -88,12 +91,13 @@ void MailboxJob::wakeIdle() {
 }
 
 bool MailboxJob::workToSpread() const {
-  // Before the folders are known, a second connection is worth opening
-  // anyway: mailboxes have several folders, and its connect and login
-  // overlap the first connection's LIST instead of following it.
-  if (!listed_) return true;
-  return std::any_of(folders_.begin(), folders_.end(), [](const FolderWork& f) {
-    return f.stage == FolderWork::Stage::Checking || f.stage == FolderWork::Stage::Waiting ||
+  // Before the folders' STATUS is known, a second connection pays off on a
+  // first archive (mailboxes have several folders, and its connect and login
+  // overlap the first connection's LIST and STATUS instead of following
+  // them), but not on a later run, where most folders turn out unchanged.
+  if (!listed_) return !archived_before_;
+  return std::any_of(folders_.begin(), folders_.end(), [this](const FolderWork& f) {
+    return (f.stage == FolderWork::Stage::Checking && !archived_before_) || f.stage == FolderWork::Stage::Waiting ||
            (f.stage == FolderWork::Stage::Fetching && !f.no_helpers && f.batches.size() >= 2);
   });
 }

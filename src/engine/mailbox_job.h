@@ -78,6 +78,7 @@ class MailboxJob : public Job, private SessionHost {
   JobFinished on_finished_;
   bool done_ = false;
 
+  bool archived_before_ = false;  // a folder completed in an earlier run
   bool listed_ = false;
   bool listing_ = false;
   std::deque<FolderWork> folders_;  // appended once when listed: sessions point into it

@@ -183,6 +183,12 @@ Result<std::optional<FolderState>> SqliteStateStore::findFolder(const std::strin
   return std::optional<FolderState>(state);
 }
 
+Result<bool> SqliteStateStore::hasCompletedFolder(int64_t mailbox_id) {
+  MAILARK_USE_STATEMENT(select, "SELECT 1 FROM folders WHERE mailbox_id = ?1 AND uidnext != 0 LIMIT 1");
+  MAILARK_RETURN_IF_ERROR(bindAll(select.get(), mailbox_id));
+  return select->step();
+}
+
 Result<std::vector<uint32_t>> SqliteStateStore::archivedUids(int64_t folder_id, uint32_t min_uid) {
   MAILARK_USE_STATEMENT(stmt,
                         "SELECT uid FROM messages WHERE folder_id = ?1 AND uid >= ?2 ORDER BY uid");

@@ -49,6 +49,7 @@ class SqliteStateStore final : public StateStore {
                              const std::string& error) override;
   Result<FolderState> folder(int64_t mailbox_id, const std::string& name_utf8,
                              uint32_t uidvalidity) override;
+  Result<bool> hasCompletedFolder(int64_t mailbox_id) override;
   Result<std::optional<FolderState>> findFolder(const std::string& mailbox, const std::string& name_utf8,
                                                 uint32_t uidvalidity) override;
   Result<std::vector<uint32_t>> archivedUids(int64_t folder_id, uint32_t min_uid) override;

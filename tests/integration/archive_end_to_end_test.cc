@@ -136,12 +136,22 @@ TEST_F(ArchiveEndToEnd, SecondRunFetchesNothingThenExactlyTheNewMail) {
   size_t before = lsJson(config).size();
   ASSERT_EQ(fetchedCount(first.out), static_cast<long>(before));
 
-  ProcessResult second = mailark({"-v", "run", "--config", config});
+  std::string events = archive_ + "/incremental-events.json";
+  ProcessResult second = mailark({"-v", "run", "--config", config, "--json-events", events});
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(fetchedCount(second.out), 0) << second.out;
-  // Nothing changed: one STATUS per folder tells so, no folder is selected.
+  // Nothing changed: one STATUS per folder tells so, no folder is selected,
+  // and no mailbox opens a second connection.
   EXPECT_GE(sentCommands(second.err, "STATUS").size(), 6u * 5);
   EXPECT_EQ(sentCommands(second.err, "EXAMINE"), std::vector<std::string>{});
+  std::ifstream in(events);
+  int finished = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("\"mailbox_finished\"") == std::string::npos) continue;
+    ++finished;
+    EXPECT_NE(line.find("\"connections\":1,"), std::string::npos) << line;
+  }
+  EXPECT_EQ(finished, 6);
 
   std::multiset<std::string> delivered;
   for (const std::string& sha : bed_->deliver(boxes[1], "INBOX", 3, 101)) delivered.insert(sha);

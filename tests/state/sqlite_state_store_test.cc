@@ -117,6 +117,18 @@ TEST_F(SqliteStateStoreTest, MailboxIdIsStablePerAddress) {
   EXPECT_EQ(*a, *a2);
 }
 
+TEST_F(SqliteStateStoreTest, HasCompletedFolderOnlyAfterAPassOfThatMailbox) {
+  int64_t a = *store_->mailboxId("a@example.com");
+  int64_t b = *store_->mailboxId("b@example.com");
+  EXPECT_FALSE(*store_->hasCompletedFolder(a));
+  Result<FolderState> f = store_->folder(a, "INBOX", 7);
+  ASSERT_TRUE(f.isOk());
+  EXPECT_FALSE(*store_->hasCompletedFolder(a)) << "a folder row alone is no completed pass";
+  ASSERT_TRUE(store_->updateFolderProgress(f->folder_id, 12, 11).isOk());
+  EXPECT_TRUE(*store_->hasCompletedFolder(a));
+  EXPECT_FALSE(*store_->hasCompletedFolder(b));
+}
+
 TEST_F(SqliteStateStoreTest, FolderProgressAndNewUidValidityKeepsOldRows) {
   int64_t mb = *store_->mailboxId("a@example.com");
   Result<FolderState> f = store_->folder(mb, "Entwürfe", 100);
