@@ -169,23 +169,103 @@ void ImapSession::examine(FolderWork& folder, std::function<void(bool ok, const 
 
 void ImapSession::plan(FolderWork& folder) {
   planning_ = &folder;
+  early_.reset();
+  if (std::optional<EarlyPlan> early = earlyPlan(folder)) return planInOneFlight(folder, std::move(*early));
+  examine(folder, [this, &folder](bool ok, const std::string& answer) { examined(folder, ok, answer); });
+}
+
+std::optional<ImapSession::EarlyPlan> ImapSession::earlyPlan(FolderWork& folder) {
+  if (!folder.status || folder.status->uidvalidity.value_or(0) == 0) return std::nullopt;
+  Result<FolderState> row = ctx_.services.state->folder(ctx_.mailbox_id, folder.name, *folder.status->uidvalidity);
+  if (!row) return std::nullopt;  // EXAMINE's path reports it
+  EarlyPlan plan;
+  plan.from = row->highest_uid + 1;
+  plan.throttle_waits = throttle_waits_;
+  uint64_t modseq = folder.status->highest_modseq.value_or(0);
+  if (modseq != 0 && row->highest_modseq != 0 && row->highest_uid != 0 && modseq != row->highest_modseq) {
+    plan.flags_since = row->highest_modseq;
+    plan.flags_upto = row->highest_uid;
+  }
+  return plan;
+}
+
+void ImapSession::planInOneFlight(FolderWork& folder, EarlyPlan plan) {
+  // STATUS gave the UIDVALIDITY, so the flag sync (CONDSTORE) and the
+  // listing of new UIDs can go right behind EXAMINE: one round trip per
+  // folder instead of two or three. What they assumed is checked once all
+  // are answered; if EXAMINE disagrees, or a throttled resend reordered
+  // them, the usual steps run again.
+  early_ = std::move(plan);
+  early_->waiting = early_->flags_since != 0 ? 3 : 2;
+  listed_.clear();
   examine(folder, [this, &folder](bool ok, const std::string& answer) {
-    if (!ok) {
-      // Deleted between LIST and EXAMINE, or not a mail folder.
-      ctx_.result.warnings.push_back("folder \"" + folder.name + "\" skipped: EXAMINE answered " + answer);
-      planning_ = nullptr;
-      folder.stage = FolderWork::Stage::Done;
-      setPhase(Phase::Idle);
-      return host_.onPlanned(*this, folder);
+    if (!early_) return;
+    early_->examine_ok = ok;
+    early_->answer = answer;
+    if (ok && early_->next == 0) {
+      if (Status s = adoptExamined(folder); !s.isOk()) return lose(s);
     }
-    startPlannedFolder(folder);
+    earlyAnswered(folder, 0, nullptr);
+  });
+  if (early_->flags_since != 0) {
+    send(flagSyncCommand(early_->flags_upto, early_->flags_since), [this, &folder](imap::Response& r) {
+      if (!early_) return;
+      early_->flags_ok = r.status == "OK";
+      earlyAnswered(folder, 1, nullptr);
+    });
+  }
+  send(listingCommand(early_->from), [this, &folder](imap::Response& r) {
+    if (!early_) return;
+    earlyAnswered(folder, 2, &r);
   });
 }
 
-void ImapSession::startPlannedFolder(FolderWork& folder) {
-  if (ex_uidvalidity_ == 0) return lose(protocolError("EXAMINE " + folder.name + " gave no UIDVALIDITY"));
+void ImapSession::earlyAnswered(FolderWork& folder, int which, imap::Response* listing) {
+  EarlyPlan& e = *early_;
+  if (which != e.next) e.in_order = false;
+  e.next = which == 0 && e.flags_since != 0 ? 1 : 2;
+  // In order, untagged answers go where they belong: flags, then UIDs.
+  if (e.in_order && e.examine_ok) setPhase(e.next == 1 ? Phase::SyncingFlags : Phase::ListingUids);
+  if (--e.waiting > 0) return;
+  EarlyPlan done = std::move(e);
+  early_.reset();
+  if (!done.examine_ok) {
+    listed_.clear();
+    return examined(folder, false, done.answer);
+  }
+  if (!done.in_order) {
+    if (Status s = adoptExamined(folder); !s.isOk()) return lose(s);
+  }
+  bool usable = done.in_order && done.flags_ok && listing != nullptr && listing->status == "OK" &&
+                done.throttle_waits == throttle_waits_ && done.from == folder.state.highest_uid + 1 &&
+                (done.flags_since != 0 || !flagsChanged(folder)) && !nothingNew(folder);
+  if (!usable) {
+    listed_.clear();
+    return flagsChanged(folder) ? syncFlags(folder) : listNewMessages(folder);
+  }
+  listingAnswered(folder, done.from, *listing);
+}
+
+void ImapSession::examined(FolderWork& folder, bool ok, const std::string& answer) {
+  if (!ok) {
+    // Deleted between LIST and EXAMINE, or not a mail folder.
+    ctx_.result.warnings.push_back("folder \"" + folder.name + "\" skipped: EXAMINE answered " + answer);
+    planning_ = nullptr;
+    folder.stage = FolderWork::Stage::Done;
+    setPhase(Phase::Idle);
+    return host_.onPlanned(*this, folder);
+  }
+  if (Status s = adoptExamined(folder); !s.isOk()) return lose(s);
+  // With CONDSTORE, flags changed since the last complete pass come first,
+  // cheaply: the server sends only the changed messages.
+  if (flagsChanged(folder)) return syncFlags(folder);
+  listNewMessages(folder);
+}
+
+Status ImapSession::adoptExamined(FolderWork& folder) {
+  if (ex_uidvalidity_ == 0) return protocolError("EXAMINE " + folder.name + " gave no UIDVALIDITY");
   Result<FolderState> fs = ctx_.services.state->folder(ctx_.mailbox_id, folder.name, ex_uidvalidity_);
-  if (!fs) return lose(fs.status());
+  if (!fs) return fs.status();
   folder.state = *fs;
   folder.uidvalidity = ex_uidvalidity_;
   folder.uidnext = ex_uidnext_;
@@ -194,20 +274,32 @@ void ImapSession::startPlannedFolder(FolderWork& folder) {
   folder.retried_missing = false;
   folder.missing.clear();
   selected_ = &folder;
-  // With CONDSTORE, flags changed since the last complete pass come first,
-  // cheaply: the server sends only the changed messages.
-  bool flags_changed = folder.modseq != 0 && folder.state.highest_modseq != 0 && folder.state.highest_uid != 0 &&
-                       folder.modseq != folder.state.highest_modseq;
-  if (flags_changed) return syncFlags(folder);
-  listNewMessages(folder);
+  return Status::ok();
+}
+
+bool ImapSession::flagsChanged(const FolderWork& folder) const {
+  return folder.modseq != 0 && folder.state.highest_modseq != 0 && folder.state.highest_uid != 0 &&
+         folder.modseq != folder.state.highest_modseq;
+}
+
+bool ImapSession::nothingNew(const FolderWork& folder) const {
+  return ex_exists_ == 0 || (folder.uidnext != 0 && folder.state.uidnext == folder.uidnext);
+}
+
+imap::Command ImapSession::flagSyncCommand(uint32_t upto, uint64_t since) {
+  return imap::CommandBuilder(false)
+      .raw("UID FETCH 1:" + std::to_string(upto) + " (UID FLAGS) (CHANGEDSINCE " + std::to_string(since) + ")")
+      .build();
+}
+
+imap::Command ImapSession::listingCommand(uint32_t from) {
+  return imap::CommandBuilder(false).raw("UID FETCH " + std::to_string(from) + ":* (UID RFC822.SIZE)").build();
 }
 
 void ImapSession::syncFlags(FolderWork& folder) {
   setPhase(Phase::SyncingFlags);
   std::string range = "1:" + std::to_string(folder.state.highest_uid);
-  send(imap::CommandBuilder(false)
-           .raw("UID FETCH " + range + " (UID FLAGS) (CHANGEDSINCE " + std::to_string(folder.state.highest_modseq) + ")")
-           .build(),
+  send(flagSyncCommand(folder.state.highest_uid, folder.state.highest_modseq),
        [this, &folder](imap::Response& r) {
          if (r.status != "OK") return lose(protocolError("flag sync of " + folder.name + " failed: " + imap::describeResponse(r)));
          listNewMessages(folder);
@@ -216,7 +308,7 @@ void ImapSession::syncFlags(FolderWork& folder) {
 
 void ImapSession::listNewMessages(FolderWork& folder) {
   // Unchanged since the last complete pass: no new UIDs can exist.
-  if (ex_exists_ == 0 || (folder.uidnext != 0 && folder.state.uidnext == folder.uidnext)) {
+  if (nothingNew(folder)) {
     if (Status s = recordFolderUnchanged(*ctx_.services.state, folder.state, folder.uidnext, folder.modseq); !s.isOk())
       return lose(s);
     ++ctx_.result.folders;
@@ -228,23 +320,24 @@ void ImapSession::listNewMessages(FolderWork& folder) {
   setPhase(Phase::ListingUids);
   listed_.clear();
   uint32_t from = folder.state.highest_uid + 1;
-  send(imap::CommandBuilder(false).raw("UID FETCH " + std::to_string(from) + ":* (UID RFC822.SIZE)").build(),
-       [this, &folder, from](imap::Response& r) {
-         if (r.status != "OK") return lose(protocolError("listing UIDs of " + folder.name + " failed: " + imap::describeResponse(r)));
-         Result<std::vector<uint32_t>> archived = ctx_.services.state->archivedUids(folder.state.folder_id, from);
-         if (!archived) return lose(archived.status());
-         std::vector<ServerMessage> todo = messagesToFetch(listed_, from, *archived);
-         std::vector<std::vector<uint32_t>> batches = fetchBatches(todo, batchBytes(todo), ctx_.settings.batch_count);
-         folder.listed = std::move(listed_);
-         folder.batches.assign(std::make_move_iterator(batches.begin()), std::make_move_iterator(batches.end()));
-         folder.requested.clear();
-         folder.received.clear();
-         folder.stage = FolderWork::Stage::Fetching;
-         ++ctx_.result.folders;
-         planning_ = nullptr;
-         setPhase(Phase::Idle);
-         host_.onPlanned(*this, folder);
-       });
+  send(listingCommand(from), [this, &folder, from](imap::Response& r) { listingAnswered(folder, from, r); });
+}
+
+void ImapSession::listingAnswered(FolderWork& folder, uint32_t from, imap::Response& r) {
+  if (r.status != "OK") return lose(protocolError("listing UIDs of " + folder.name + " failed: " + imap::describeResponse(r)));
+  Result<std::vector<uint32_t>> archived = ctx_.services.state->archivedUids(folder.state.folder_id, from);
+  if (!archived) return lose(archived.status());
+  std::vector<ServerMessage> todo = messagesToFetch(listed_, from, *archived);
+  std::vector<std::vector<uint32_t>> batches = fetchBatches(todo, batchBytes(todo), ctx_.settings.batch_count);
+  folder.listed = std::move(listed_);
+  folder.batches.assign(std::make_move_iterator(batches.begin()), std::make_move_iterator(batches.end()));
+  folder.requested.clear();
+  folder.received.clear();
+  folder.stage = FolderWork::Stage::Fetching;
+  ++ctx_.result.folders;
+  planning_ = nullptr;
+  setPhase(Phase::Idle);
+  host_.onPlanned(*this, folder);
 }
 
 uint64_t ImapSession::batchBytes(const std::vector<ServerMessage>& todo) const {
@@ -445,6 +538,7 @@ void ImapSession::giveWorkBack() {
     planning_->stage = FolderWork::Stage::Waiting;
     planning_ = nullptr;
   }
+  early_.reset();
   // Folders whose STATUS never came are planned the usual way.
   for (FolderWork* f : checking_) f->stage = FolderWork::Stage::Waiting;
   for (FolderWork* f : to_check_) f->stage = FolderWork::Stage::Waiting;
@@ -498,8 +592,11 @@ void ImapSession::onUntagged(imap::Response& r) {
       }
       return;
     case Phase::SyncingFlags:
-      if (auto f = imap::parseFetch(r); f && f->uid && f->flags && planning_ != nullptr &&
-                                        *f->uid <= planning_->state.highest_uid) {
+      // A listing sent in the same flight may answer meanwhile (a server
+      // may run the two FETCHes concurrently); told apart by what each asked.
+      if (auto f = imap::parseFetch(r); f && f->uid && f->rfc822_size && early_) {
+        listed_.push_back({*f->uid, *f->rfc822_size});
+      } else if (f && f->uid && f->flags && planning_ != nullptr && *f->uid <= planning_->state.highest_uid) {
         Status st = ctx_.services.state->updateFlags(planning_->state.folder_id, *f->uid, *f->flags);
         if (!st.isOk()) return lose(st);
         ++ctx_.result.flag_updates;

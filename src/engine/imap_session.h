@@ -117,7 +117,19 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
   void afterGreeting();
   void sendNextCheck();
   void examine(FolderWork& folder, std::function<void(bool ok, const std::string& answer)> done);
-  void startPlannedFolder(FolderWork& folder);
+  // Planning: EXAMINE, then (flag sync and) the listing of new UIDs; with
+  // the folder's STATUS known, EXAMINE and the listing in one flight.
+  struct EarlyPlan;
+  std::optional<EarlyPlan> earlyPlan(FolderWork& folder);
+  void planInOneFlight(FolderWork& folder, EarlyPlan plan);
+  void earlyAnswered(FolderWork& folder, int which, imap::Response* listing);
+  void examined(FolderWork& folder, bool ok, const std::string& answer);
+  Status adoptExamined(FolderWork& folder);
+  bool flagsChanged(const FolderWork& folder) const;
+  bool nothingNew(const FolderWork& folder) const;
+  static imap::Command listingCommand(uint32_t from);
+  static imap::Command flagSyncCommand(uint32_t upto, uint64_t since);
+  void listingAnswered(FolderWork& folder, uint32_t from, imap::Response& r);
   void syncFlags(FolderWork& folder);
   void listNewMessages(FolderWork& folder);
   uint64_t batchBytes(const std::vector<ServerMessage>& todo) const;
@@ -169,6 +181,19 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
   uint64_t ex_exists_ = 0;
   uint64_t ex_modseq_ = 0;
   std::vector<ServerMessage> listed_;
+  struct EarlyPlan {  // commands sent right behind their EXAMINE
+    uint32_t from = 0;         // the listing's first UID
+    uint64_t flags_since = 0;  // CONDSTORE flag sync from this mod-sequence; 0: none
+    uint32_t flags_upto = 0;
+    int throttle_waits = 0;    // a throttled resend may reorder the answers
+    int waiting = 0;           // answers still to come
+    int next = 0;              // which answer is due: 0 EXAMINE, 1 flags, 2 listing
+    bool in_order = true;
+    bool examine_ok = false;
+    std::string answer;
+    bool flags_ok = true;
+  };
+  std::optional<EarlyPlan> early_;
 
   std::list<Sent> in_flight_;
   ObjectWriterPtr writer_;  // BODY[] being streamed

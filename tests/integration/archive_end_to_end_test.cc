@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -179,6 +180,41 @@ TEST_F(ArchiveEndToEnd, SecondRunFetchesNothingThenExactlyTheNewMail) {
 
   ProcessResult fourth = mailark({"run", "--config", config});
   EXPECT_EQ(fetchedCount(fourth.out), 0) << fourth.out;
+}
+
+// With the folder's UIDVALIDITY known from STATUS, the listing of new UIDs
+// (and on Dovecot, which has CONDSTORE, the flag sync) goes right behind
+// EXAMINE instead of waiting for its answer; the new mail is all fetched
+// although Dovecot may answer the two FETCHes interleaved.
+TEST_F(ArchiveEndToEnd, ChangedFolderIsExaminedAndListedInOneRoundTrip) {
+  const std::string mailbox = bed_->info().mailboxes[12];
+  std::string config = bed_->writeConfig("one-flight.toml", archive_, {mailbox});
+  ASSERT_EQ(mailark({"run", "--config", config}).exit_code, 0);
+  ASSERT_EQ(bed_->deliver(mailbox, "Project Plans", 2, 301).size(), 2u);
+  ProcessResult r = mailark({"-v", "run", "--config", config});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(fetchedCount(r.out), 2) << r.out;
+  // One mailbox archived before: one connection, so its log is in order.
+  std::vector<std::string> lines;
+  std::istringstream in(r.err);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  auto examine = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find(" C: ") != std::string::npos && l.find(" EXAMINE ") != std::string::npos &&
+           l.find("Project Plans") != std::string::npos;
+  });
+  ASSERT_NE(examine, lines.end()) << r.err;
+  std::string tag = examine->substr(examine->find(" C: ") + 4);
+  tag = tag.substr(0, tag.find(' '));
+  auto listing = std::find_if(examine + 1, lines.end(), [](const std::string& l) {
+    return l.find(" C: ") != std::string::npos && l.find("(UID RFC822.SIZE)") != std::string::npos;
+  });
+  auto examine_answer = std::find_if(examine + 1, lines.end(), [&](const std::string& l) {
+    return l.find(" S: " + tag + " OK") != std::string::npos;
+  });
+  ASSERT_NE(listing, lines.end()) << r.err;
+  ASSERT_NE(examine_answer, lines.end()) << r.err;
+  EXPECT_LT(listing - lines.begin(), examine_answer - lines.begin())
+      << "the listing waited for EXAMINE's answer";
 }
 
 // Issue 4: with CONDSTORE (Dovecot offers it) a later run picks up flag
