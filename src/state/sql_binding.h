@@ -22,6 +22,22 @@ inline Status bindOne(Statement* stmt, int index, std::string_view value) {
 }
 inline Status bindOne(Statement* stmt, int index, const Digest& value) { return stmt->bindBlob(index, value); }
 
+// Bound without a copy (Statement::Copy::No): the value must outlive the
+// StatementUse, so wrap only caller-owned values or locals declared before
+// it, never a temporary.
+struct TextRef {
+  std::string_view value;
+};
+struct DigestRef {
+  const Digest& value;
+};
+inline Status bindOne(Statement* stmt, int index, TextRef ref) {
+  return stmt->bindText(index, ref.value, Statement::Copy::No);
+}
+inline Status bindOne(Statement* stmt, int index, DigestRef ref) {
+  return stmt->bindBlob(index, ref.value, Statement::Copy::No);
+}
+
 // Binds args to parameters ?1, ?2, ... in order; stops at the first error.
 template <typename... Args>
 Status bindAll(Statement* stmt, const Args&... args) {

@@ -43,9 +43,9 @@ Status Statement::bindInt64(int index, int64_t value) {
   return Status::ok();
 }
 
-Status Statement::bindText(int index, std::string_view value) {
-  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8);
+Status Statement::bindText(int index, std::string_view value, Copy copy) {
+  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
+                               copy == Copy::Yes ? SQLITE_TRANSIENT : SQLITE_STATIC, SQLITE_UTF8);
   if (rc != SQLITE_OK) return sqliteStatus(db_, rc, "bind parameter");
   return Status::ok();
 }
@@ -56,8 +56,9 @@ Status Statement::bindNull(int index) {
   return Status::ok();
 }
 
-Status Statement::bindBlob(int index, std::span<const uint8_t> value) {
-  int rc = sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT);
+Status Statement::bindBlob(int index, std::span<const uint8_t> value, Copy copy) {
+  int rc = sqlite3_bind_blob64(stmt_, index, value.data(), value.size(),
+                               copy == Copy::Yes ? SQLITE_TRANSIENT : SQLITE_STATIC);
   if (rc != SQLITE_OK) return sqliteStatus(db_, rc, "bind parameter");
   return Status::ok();
 }
@@ -122,12 +123,14 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path) {
 }
 
 SqliteDb::~SqliteDb() {
+  endSharedRead();
   // Statements must be finalized before the connection will close.
   cache_.clear();
   sqlite3_close(db_);
 }
 
 Status SqliteDb::exec(std::string_view sql) {
+  endSharedRead();
   std::string text(sql);
   int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return sqliteStatus(db_, rc, "state database " + path_);
@@ -135,9 +138,14 @@ Status SqliteDb::exec(std::string_view sql) {
 }
 
 Result<Statement*> SqliteDb::prepare(std::string_view sql) {
-  std::string key(sql);
-  auto it = cache_.find(key);
+  endSharedRead();
+  return cached(sql);
+}
+
+Result<Statement*> SqliteDb::cached(std::string_view sql) {
+  auto it = cache_.find(sql);
   if (it != cache_.end()) return it->second.get();
+  std::string key(sql);
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
@@ -146,6 +154,31 @@ Result<Statement*> SqliteDb::prepare(std::string_view sql) {
   Statement* raw = owned.get();
   cache_.emplace(std::move(key), std::move(owned));
   return raw;
+}
+
+// BEGIN and COMMIT are cached statements, not exec() calls that parse them
+// each time: when lookups alternate with other calls, the pair is paid per
+// lookup and must cost no more than the autocommit read it replaces.
+Status SqliteDb::beginSharedRead() {
+  // Already in one: ours from an earlier lookup, or a caller's.
+  if (sqlite3_get_autocommit(db_) == 0) return Status::ok();
+  shared_read_ = false;  // a failed step may have rolled ours back
+  Result<Statement*> begin = cached("BEGIN DEFERRED");
+  if (!begin.isOk()) return begin.status();
+  MAILARK_RETURN_IF_ERROR(StatementUse(*begin)->run());
+  shared_read_ = true;
+  return Status::ok();
+}
+
+void SqliteDb::endSharedRead() {
+  if (!shared_read_) return;
+  shared_read_ = false;
+  if (sqlite3_get_autocommit(db_) != 0) return;
+  // Nothing was written in it: COMMIT only releases the read locks, and a
+  // failure leaves nothing to keep, so ROLLBACK is as good.
+  Result<Statement*> commit = cached("COMMIT");
+  if (commit.isOk() && StatementUse(*commit)->run().isOk()) return;
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 int64_t SqliteDb::lastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -32,10 +33,15 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
+  // Copy::No binds without a copy (SQLITE_STATIC): the bytes must stay
+  // valid until the statement is reset, so only for values that outlive
+  // the StatementUse, never for temporaries.
+  enum class Copy { Yes, No };
+
   Status bindInt64(int index, int64_t value);
-  Status bindText(int index, std::string_view value);  // copies the text
+  Status bindText(int index, std::string_view value, Copy copy = Copy::Yes);
   Status bindNull(int index);
-  Status bindBlob(int index, std::span<const uint8_t> value);  // copies the bytes
+  Status bindBlob(int index, std::span<const uint8_t> value, Copy copy = Copy::Yes);
 
   // Advances: true when a row is available, false when done.
   Result<bool> step();
@@ -85,8 +91,17 @@ class SqliteDb {
   // Returns the cached statement for `sql`, preparing it on first use. The
   // pointer stays valid for the SqliteDb's lifetime. Wrap it in a
   // StatementUse; a statement must not be used again while one of its
-  // result rows is being visited.
+  // result rows is being visited. Ends a shared read (below) first.
   Result<Statement*> prepare(std::string_view sql);
+
+  // Opens a read transaction, unless one is open, for the following reads
+  // to share: an autocommit SELECT in WAL mode takes and drops its read
+  // locks (fcntl calls) each time, which costs more than a small indexed
+  // lookup. Only reads through a statement kept from an earlier prepare()
+  // may run in it, never a write: the next prepare() or exec() ends it
+  // before running, so every other call, and every read after one, sees
+  // the rows committed before it, as in autocommit mode.
+  Status beginSharedRead();
 
   int64_t lastInsertRowid() const;
   int64_t changes() const;  // rows changed by the last INSERT/UPDATE/DELETE
@@ -96,10 +111,20 @@ class SqliteDb {
 
  private:
   SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  // prepare() without ending a shared read.
+  Result<Statement*> cached(std::string_view sql);
+  void endSharedRead();
+
+  // Lets cache_ be searched by string_view, without building a key string.
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
 
   sqlite3* db_;
   std::string path_;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  bool shared_read_ = false;
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
 };
 
 }  // namespace mailark::state

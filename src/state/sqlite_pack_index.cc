@@ -6,6 +6,7 @@
 // on the first 8 bytes only (schema/0005). A query uses it by repeating the
 // indexed expression exactly, "substr(m.sha256, 1, 8) = substr(X, 1, 8)",
 // and then compares the whole hash, which a prefix collision cannot fool.
+#include <ctime>
 #include <string>
 
 #include "src/state/sqlite_state_store.h"
@@ -38,18 +39,28 @@ Status SqliteStateStore::recordBatch(const std::vector<StoredObject>& objects,
 
 Status SqliteStateStore::recordBatchRows(const std::vector<StoredObject>& objects,
                                          const std::vector<QueuedMessage>& messages) {
+  // Both statements are looked up once per batch, not once per row.
+  Result<Statement*> insert_object =
+      db_->prepare("INSERT INTO objects(sha256, pack, pack_offset, length, stored_size, size, compression)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(sha256) DO NOTHING");
+  if (!insert_object.isOk()) return insert_object.status();
+  Result<Statement*> insert_message = insertMessageStatement();
+  if (!insert_message.isOk()) return insert_message.status();
   for (const StoredObject& o : objects) {
-    MAILARK_USE_STATEMENT(stmt,
-                          "INSERT INTO objects(sha256, pack, pack_offset, length, stored_size, size, compression)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(sha256) DO NOTHING");
     Result<Digest> sha256 = digestOfId(o.id);
     if (!sha256.isOk()) return sha256.status();
-    MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), *sha256, int64_t{o.where.pack}, static_cast<int64_t>(o.where.offset),
-                                    static_cast<int64_t>(o.where.length), static_cast<int64_t>(o.where.stored_size),
-                                    static_cast<int64_t>(o.where.size), static_cast<int64_t>(o.where.compression)));
-    MAILARK_RETURN_IF_ERROR(stmt->run());
+    StatementUse use(*insert_object);
+    MAILARK_RETURN_IF_ERROR(bindAll(use.get(), DigestRef{*sha256}, int64_t{o.where.pack},
+                                    static_cast<int64_t>(o.where.offset), static_cast<int64_t>(o.where.length),
+                                    static_cast<int64_t>(o.where.stored_size), static_cast<int64_t>(o.where.size),
+                                    static_cast<int64_t>(o.where.compression)));
+    MAILARK_RETURN_IF_ERROR(use->run());
   }
-  for (const QueuedMessage& m : messages) MAILARK_RETURN_IF_ERROR(recordMessage(m.folder_id, m.message));
+  // The rows commit together, so they share one archived_at.
+  const int64_t archived_at = static_cast<int64_t>(std::time(nullptr));
+  for (const QueuedMessage& m : messages) {
+    MAILARK_RETURN_IF_ERROR(insertMessage(*insert_message, m.folder_id, m.message, archived_at));
+  }
   return Status::ok();
 }
 
@@ -122,9 +133,17 @@ Result<ArchiveTotals> SqliteStateStore::archiveTotals() {
 Result<std::optional<ObjectLocation>> SqliteStateStore::findObject(const ObjectId& id) {
   Digest sha256;
   if (!parseDigestHex(id, &sha256)) return std::optional<ObjectLocation>();
-  MAILARK_USE_STATEMENT(stmt,
-                        "SELECT pack, pack_offset, length, stored_size, size, compression FROM objects WHERE sha256 = ?1");
-  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), sha256));
+  if (find_object_ == nullptr) {
+    Result<Statement*> prepared =
+        db_->prepare("SELECT pack, pack_offset, length, stored_size, size, compression FROM objects WHERE sha256 = ?1");
+    if (!prepared.isOk()) return prepared.status();
+    find_object_ = *prepared;
+  }
+  // The store asks once per new object, usually many times between two
+  // other calls: one read transaction serves the whole run of lookups.
+  MAILARK_RETURN_IF_ERROR(db_->beginSharedRead());
+  StatementUse stmt(find_object_);
+  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), DigestRef{sha256}));
   Result<bool> row = stmt->step();
   if (!row.isOk()) return row.status();
   if (!*row) return std::optional<ObjectLocation>();

@@ -219,19 +219,30 @@ Result<std::vector<StateStore::UidlRow>> SqliteStateStore::archivedUidls(int64_t
 }
 
 Status SqliteStateStore::recordMessage(int64_t folder_id, const MessageRecord& message) {
+  Result<Statement*> insert = insertMessageStatement();
+  if (!insert.isOk()) return insert.status();
+  return insertMessage(*insert, folder_id, message, static_cast<int64_t>(std::time(nullptr)));
+}
+
+Result<Statement*> SqliteStateStore::insertMessageStatement() {
   // A bare ON CONFLICT covers both the (folder_id, uid) key and the POP3
   // (folder_id, uidl) index; NULLIF keeps IMAP rows' uidl NULL.
-  MAILARK_USE_STATEMENT(stmt,
-                        "INSERT INTO messages(folder_id, uid, sha256, size, internaldate, flags,"
-                        " archived_at, uidl) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULLIF(?8, ''))"
-                        " ON CONFLICT DO NOTHING");
+  return db_->prepare(
+      "INSERT INTO messages(folder_id, uid, sha256, size, internaldate, flags,"
+      " archived_at, uidl) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULLIF(?8, ''))"
+      " ON CONFLICT DO NOTHING");
+}
+
+Status SqliteStateStore::insertMessage(Statement* insert, int64_t folder_id,
+                                       const MessageRecord& message, int64_t archived_at) {
   Result<Digest> sha256 = digestOfId(message.sha256);
   if (!sha256.isOk()) return sha256.status();
-  MAILARK_RETURN_IF_ERROR(bindAll(stmt.get(), folder_id, int64_t{message.uid},
-                                  *sha256, static_cast<int64_t>(message.size),
-                                  message.internaldate, message.flags,
-                                  static_cast<int64_t>(std::time(nullptr)), message.uidl));
-  return stmt->run();
+  // sha256 and message outlive `use`, so they are bound without copies.
+  StatementUse use(insert);
+  MAILARK_RETURN_IF_ERROR(bindAll(insert, folder_id, int64_t{message.uid}, DigestRef{*sha256},
+                                  static_cast<int64_t>(message.size), TextRef{message.internaldate},
+                                  TextRef{message.flags}, archived_at, TextRef{message.uidl}));
+  return insert->run();
 }
 
 Status SqliteStateStore::updateFolderProgress(int64_t folder_id, uint32_t uidnext,

@@ -3,6 +3,8 @@
 // Durability: WAL with synchronous=NORMAL (see open() in the .cc for why
 // that is safe). Each call is its own autocommit transaction; recordMessage
 // is a single cached INSERT, cheap enough to call once per message.
+// Exception: findObject calls in a row share one read transaction, which
+// the next other call ends before it runs (SqliteDb::beginSharedRead).
 //
 // Semantics beyond the StateStore contract:
 // - recordMailboxResult stores the run's start time and "now" as the
@@ -77,12 +79,20 @@ class SqliteStateStore final : public StateStore {
  private:
   Status recordBatchRows(const std::vector<StoredObject>& objects,
                          const std::vector<QueuedMessage>& messages);
+  // The cached message INSERT that recordMessage and recordBatch share, and
+  // one row of it.
+  Result<Statement*> insertMessageStatement();
+  static Status insertMessage(Statement* insert, int64_t folder_id, const MessageRecord& message,
+                              int64_t archived_at);
   // Visits the rows of a query selecting the listMessages columns.
   Status visitMessages(Statement* stmt, const std::function<void(const ArchivedMessage&)>& visit);
 
   explicit SqliteStateStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
 
   std::unique_ptr<SqliteDb> db_;
+  // findObject's statement, kept so that lookups in a row do not prepare()
+  // and so share one read transaction (SqliteDb::beginSharedRead).
+  Statement* find_object_ = nullptr;
 };
 
 // Current time as ISO-8601 UTC with seconds, e.g. "2024-05-01T12:00:00Z".

@@ -129,5 +129,35 @@ TEST_F(PackIndexStore, UidvalidityChangeKeepsTheOldRows) {
   EXPECT_EQ(totals->messages, 2);
 }
 
+// findObject calls in a row share one read transaction; the next other
+// call must end it before running, so a write is committed when it returns
+// and a lookup after a batch sees the batch's rows.
+TEST_F(PackIndexStore, LookupsInARowLeaveNoLaterWriteUncommitted) {
+  Result<FolderState> f = state_->folder(mailbox_, "INBOX", 1);
+  ASSERT_TRUE(f.isOk());
+  for (char fill : {'a', 'b'}) {
+    Result<std::optional<ObjectLocation>> where = state_->findObject(std::string(64, fill));
+    ASSERT_TRUE(where.isOk());
+    EXPECT_FALSE(where->has_value());
+  }
+  ASSERT_TRUE(state_->recordBatch({object('a', 1, 16)}, {{f->folder_id, message(1, 'a')}}).isOk());
+  Result<std::optional<ObjectLocation>> where = state_->findObject(std::string(64, 'a'));
+  ASSERT_TRUE(where.isOk());
+  EXPECT_TRUE(where->has_value());
+  ASSERT_TRUE(state_->updateFolderProgress(f->folder_id, 5, 4).isOk());
+
+  // Another connection, as another process would, sees both writes.
+  Result<std::unique_ptr<SqliteDb>> other = SqliteDb::open(dir_.path() + "/state.db");
+  ASSERT_TRUE(other.isOk());
+  Result<Statement*> stmt =
+      (*other)->prepare("SELECT (SELECT count(*) FROM objects), (SELECT highest_uid FROM folders)");
+  ASSERT_TRUE(stmt.isOk());
+  StatementUse use(*stmt);
+  Result<bool> row = use->step();
+  ASSERT_TRUE(row.isOk() && *row);
+  EXPECT_EQ(use->columnInt64(0), 1);
+  EXPECT_EQ(use->columnInt64(1), 4);
+}
+
 }  // namespace
 }  // namespace mailark::state
