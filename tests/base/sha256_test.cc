@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cerrno>
 #include <string>
 
@@ -33,6 +34,18 @@ TEST(Sha256, HexRoundTripAndRejects) {
   EXPECT_EQ(back, d);
   EXPECT_FALSE(parseDigestHex("abc", &back));
   EXPECT_FALSE(parseDigestHex(std::string(64, 'g'), &back));
+  std::string upper = digestHex(d);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ASSERT_TRUE(parseDigestHex(upper, &back));
+  EXPECT_EQ(back, d);
+  for (char bad : {'g', ' ', '\0', '\xff', '/', ':', '@', '`'}) {
+    std::string hex = digestHex(d);
+    hex[63] = bad;
+    EXPECT_FALSE(parseDigestHex(hex, &back)) << static_cast<int>(bad);
+    hex = digestHex(d);
+    hex[0] = bad;
+    EXPECT_FALSE(parseDigestHex(hex, &back)) << static_cast<int>(bad);
+  }
 }
 
 TEST(Status, CarriesCodeAndContext) {
