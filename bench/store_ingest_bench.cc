@@ -31,6 +31,7 @@
 #include <benchmark/benchmark.h>
 #include <zstd.h>
 
+#include <sys/resource.h>
 #include <time.h>
 
 #include <chrono>
@@ -130,6 +131,17 @@ double cpuSeconds(clockid_t clock) {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// Minor page faults and voluntary context switches (futex sleeps) of the
+// whole process so far.
+struct Rusage {
+  double faults = 0, sleeps = 0;
+};
+Rusage rusageNow() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return {static_cast<double>(ru.ru_minflt), static_cast<double>(ru.ru_nvcsw)};
+}
+
 // Streams one message into the recorder in 16 KiB chunks, like the network.
 Status ingest(engine::MessageRecorder& recorder, int64_t folder_id, uint32_t uid, const std::string& body) {
   Result<ObjectWriterPtr> w = recorder.beginMessage();
@@ -151,7 +163,7 @@ void runIngest(benchmark::State& state, bool packed, Compression compression, in
   std::unique_ptr<Archive> a;
   // CPU seconds in the timed part: the whole process (loop + workers) and
   // the loop thread alone, so the figures mean something on a loaded host.
-  double cpu_all = 0, cpu_loop = 0;
+  double cpu_all = 0, cpu_loop = 0, faults = 0, sleeps = 0;
   for (auto _ : state) {
     state.PauseTiming();
     a = std::make_unique<Archive>(packed, compression, workers, level);  // the previous one is removed untimed
@@ -161,6 +173,7 @@ void runIngest(benchmark::State& state, bool packed, Compression compression, in
     for (std::string& b : bodies) b.replace(b.size() - 8, 8, std::to_string(10000000 + salt).substr(0, 8));
     state.ResumeTiming();
     const double all0 = cpuSeconds(CLOCK_PROCESS_CPUTIME_ID), loop0 = cpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+    const Rusage ru0 = rusageNow();
     uint32_t uid = 1;
     for (const std::string& b : bodies) {
       Status s = ingest(recorder, a->folder_id, uid++, b);
@@ -170,11 +183,16 @@ void runIngest(benchmark::State& state, bool packed, Compression compression, in
     if (!s.isOk()) return state.SkipWithError(s.message().c_str());
     cpu_all += cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - all0;
     cpu_loop += cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - loop0;
+    const Rusage ru1 = rusageNow();
+    faults += ru1.faults - ru0.faults;
+    sleeps += ru1.sleeps - ru0.sleeps;
   }
   a.reset();
   const double n = static_cast<double>(count * state.iterations());
   state.counters["cpu_us/msg"] = cpu_all * 1e6 / n;
   state.counters["loop_us/msg"] = cpu_loop * 1e6 / n;
+  state.counters["faults/msg"] = faults / n;
+  state.counters["sleeps/msg"] = sleeps / n;
   state.counters["msgs/s"] = benchmark::Counter(static_cast<double>(count * state.iterations()), benchmark::Counter::kIsRate);
   state.SetBytesProcessed(static_cast<int64_t>(count * size * state.iterations()));
 }

@@ -67,7 +67,6 @@ PackContentStore::~PackContentStore() {
   }
   pool_.reset();  // runs what is left (aborts), then joins
   for (ZSTD_CCtx* c : compressors_) ZSTD_freeCCtx(c);
-  for (char* c : free_chunks_) delete[] c;
   if (decompressor_ != nullptr) ZSTD_freeDCtx(decompressor_);
 }
 

@@ -25,7 +25,8 @@
 // committed objects are not yet done; once blocked, it sleeps until half
 // of them are done, not one wake-up per object (wakeOwner). Memory is
 // bounded by those buffers plus one chunk and one output buffer per open
-// writer.
+// writer; chunks and output buffers are reused (buffer_pool.h), so an
+// object neither mallocs nor faults in fresh pages.
 //
 // Durability is group commit: sync() waits for every committed object,
 // fdatasyncs every pack written since the last sync (and the packs
@@ -55,6 +56,7 @@
 #include <vector>
 
 #include "mailark/content_store.h"
+#include "src/store/buffer_pool.h"
 #include "src/store/fs_util.h"
 #include "src/store/worker_pool.h"
 
@@ -137,6 +139,7 @@ class PackContentStore final : public ContentStore {
   void returnChunk(char* chunk, bool posted);
 
   // For PackObjectJob (worker).
+  BufferPool& buffers() { return buffers_; }
   ZSTD_CCtx_s* borrowCompressor();
   void returnCompressor(ZSTD_CCtx_s* cctx);
   // A pack for the job alone, and where its frame starts.
@@ -188,6 +191,9 @@ class PackContentStore final : public ContentStore {
   ObjectIndex* const index_;
   const PackStoreOptions options_;
 
+  // Chunks and frame buffers. Declared early so it is destroyed late: after
+  // the workers and every member that may hold the last reference to a job.
+  BufferPool buffers_;
   const std::thread::id owner_ = std::this_thread::get_id();
   std::mutex mu_;
   std::condition_variable owner_cv_;
@@ -202,7 +208,6 @@ class PackContentStore final : public ContentStore {
   std::vector<PackObjectJobPtr> lookups_;  // claim holders waiting for the index
   std::atomic<bool> lookups_queued_{false};  // !lookups_.empty(), readable without mu_
   std::vector<ZSTD_CCtx_s*> compressors_;
-  std::vector<char*> free_chunks_;
   int chunks_in_flight_ = 0;
   int unfinished_ = 0;  // committed jobs not yet done
 

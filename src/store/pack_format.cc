@@ -31,11 +31,17 @@ uint64_t getU64(const char* p) {
 }
 
 uint32_t headerCheck(const char* header) {
-  Digest d = Sha256::of(std::span<const char>(header, kCheckedBytes));
+  Digest d = sha256Of(std::span<const char>(header, kCheckedBytes));
   return getU32(reinterpret_cast<const char*>(d.data()));
 }
 
 }  // namespace
+
+Digest sha256Of(std::span<const char> bytes) {
+  thread_local Sha256 hasher;
+  hasher.update(bytes);
+  return hasher.finish();  // resets it for the next call
+}
 
 void encodePackHeader(char out[kPackHeaderSize]) {
   std::memcpy(out, kPackMagic, sizeof kPackMagic);

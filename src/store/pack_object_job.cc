@@ -39,14 +39,14 @@ PackObjectJob::~PackObjectJob() {
   // for a job whose tasks never ran (the store is being torn down).
   if (cctx_ != nullptr) store_->returnCompressor(cctx_);
   if (pack_ != nullptr) store_->releasePack(pack_);
+  freeOut();
 }
 
 void PackObjectJob::onChunk(char* chunk, size_t n, bool last) {
   Status s;
   if (!ended_) {
     std::span<const char> bytes(chunk, n);
-    if (!hash_) hash_.emplace();
-    hash_->update(bytes);
+    hash(bytes, last);
     size_ += n;
     s = consume(bytes, last);
   }
@@ -61,8 +61,6 @@ void PackObjectJob::onChunk(char* chunk, size_t n, bool last) {
   header_.compression = compress_ ? Compression::Zstd : Compression::None;
   header_.size = size_;
   header_.stored_size = stored_written_ + buffered_;
-  if (!hash_) hash_.emplace();
-  header_.sha256 = hash_->finish();
   id_ = digestHex(header_.sha256);
   switch (store_->claim(shared_from_this())) {
     case PackContentStore::Claim::Stored:
@@ -77,18 +75,29 @@ void PackObjectJob::onChunk(char* chunk, size_t n, bool last) {
   }
 }
 
+void PackObjectJob::hash(std::span<const char> bytes, bool last) {
+  if (last && !hash_) {
+    // The object's only chunk (most mail): no digest context of its own.
+    header_.sha256 = sha256Of(bytes);
+    return;
+  }
+  if (!hash_) hash_.emplace();
+  hash_->update(bytes);
+  if (last) header_.sha256 = hash_->finish();
+}
+
 Status PackObjectJob::consume(std::span<const char> bytes, bool end) {
-  if (!out_) {
+  if (out_ == nullptr) {
     // Sized for this chunk first: most messages fit in one, and a small
     // message should hold about its own size while it waits to be written.
     size_t want = compress_ ? ZSTD_compressBound(bytes.size()) : bytes.size();
-    resizeOut(std::clamp<size_t>(want, 4096, kBufferSize));
+    resizeOut(std::min(kFrameHeaderSize + want, kBufferSize));
   }
   if (!compress_) {
     while (!bytes.empty()) {
       if (buffered_ == room_) MAILARK_RETURN_IF_ERROR(makeRoom());
       size_t n = std::min(bytes.size(), room_ - buffered_);
-      std::memcpy(out_.get() + kFrameHeaderSize + buffered_, bytes.data(), n);
+      std::memcpy(out_ + kFrameHeaderSize + buffered_, bytes.data(), n);
       buffered_ += n;
       bytes = bytes.subspan(n);
     }
@@ -101,7 +110,7 @@ Status PackObjectJob::consume(std::span<const char> bytes, bool end) {
   ZSTD_inBuffer in{bytes.data(), bytes.size(), 0};
   const ZSTD_EndDirective mode = end ? ZSTD_e_end : ZSTD_e_continue;
   for (;;) {
-    ZSTD_outBuffer out{out_.get() + kFrameHeaderSize, room_, buffered_};
+    ZSTD_outBuffer out{out_ + kFrameHeaderSize, room_, buffered_};
     size_t left = ZSTD_compressStream2(cctx_, &out, &in, mode);
     if (ZSTD_isError(left)) return internalError(std::string("zstd compression: ") + ZSTD_getErrorName(left));
     buffered_ = out.pos;
@@ -116,22 +125,29 @@ Status PackObjectJob::consume(std::span<const char> bytes, bool end) {
 }
 
 Status PackObjectJob::makeRoom() {
-  if (room_ < kBufferSize) {
-    resizeOut(std::min(kBufferSize, room_ * 2));
+  if (out_size_ < kBufferSize) {
+    resizeOut(out_size_ * 2);
     return Status::ok();
   }
   return spill();
 }
 
-void PackObjectJob::resizeOut(size_t room) {
-  std::unique_ptr<char[]> bigger(new char[kFrameHeaderSize + room]);
-  if (out_) std::memcpy(bigger.get() + kFrameHeaderSize, out_.get() + kFrameHeaderSize, buffered_);
-  out_ = std::move(bigger);
-  room_ = room;
+void PackObjectJob::resizeOut(size_t size) {
+  size = BufferPool::classSize(size);
+  char* bigger = store_->buffers().take(size);
+  if (out_ != nullptr) {
+    std::memcpy(bigger + kFrameHeaderSize, out_ + kFrameHeaderSize, buffered_);
+    store_->buffers().give(out_, out_size_);
+  }
+  out_ = bigger;
+  out_size_ = size;
+  room_ = size - kFrameHeaderSize;
 }
 
 void PackObjectJob::freeOut() {
-  out_.reset();
+  if (out_ != nullptr) store_->buffers().give(out_, out_size_);
+  out_ = nullptr;
+  out_size_ = 0;
   room_ = 0;
   buffered_ = 0;
 }
@@ -142,7 +158,7 @@ Status PackObjectJob::spill() {
     if (!pack) return pack.status();
     pack_ = *pack;
   }
-  MAILARK_RETURN_IF_ERROR(pwriteAll(pack_->fd.get(), out_.get() + kFrameHeaderSize, buffered_,
+  MAILARK_RETURN_IF_ERROR(pwriteAll(pack_->fd.get(), out_ + kFrameHeaderSize, buffered_,
                                     frame_start_ + kFrameHeaderSize + stored_written_, pack_->path));
   stored_written_ += buffered_;
   buffered_ = 0;
@@ -160,7 +176,7 @@ void PackObjectJob::onIndexAnswer(const Status& error, bool found) {
 }
 
 void PackObjectJob::writeFrame() {
-  encodeFrameHeader(header_, out_.get());
+  encodeFrameHeader(header_, out_);
   Status s;
   if (pack_ == nullptr) {
     Result<PackFile*> pack = store_->acquirePack(&frame_start_);
@@ -168,14 +184,14 @@ void PackObjectJob::writeFrame() {
       s = pack.status();
     } else {
       pack_ = *pack;
-      s = pwriteAll(pack_->fd.get(), out_.get(), kFrameHeaderSize + buffered_, frame_start_, pack_->path);
+      s = pwriteAll(pack_->fd.get(), out_, kFrameHeaderSize + buffered_, frame_start_, pack_->path);
     }
   } else {
     // The payload first, the header last: a crash in between leaves a tail
     // whose header does not check out.
-    s = pwriteAll(pack_->fd.get(), out_.get() + kFrameHeaderSize, buffered_,
+    s = pwriteAll(pack_->fd.get(), out_ + kFrameHeaderSize, buffered_,
                   frame_start_ + kFrameHeaderSize + stored_written_, pack_->path);
-    if (s.isOk()) s = pwriteAll(pack_->fd.get(), out_.get(), kFrameHeaderSize, frame_start_, pack_->path);
+    if (s.isOk()) s = pwriteAll(pack_->fd.get(), out_, kFrameHeaderSize, frame_start_, pack_->path);
   }
   if (!s.isOk()) {
     dropCopy();

@@ -11,8 +11,10 @@
 // if not the frame is written. Either way the job ends by reporting its
 // id or error to the store (PackContentStore::jobDone / published).
 //
-// Memory: one output buffer of at most kFrameHeaderSize + kBufferSize,
-// grown as needed, so a small message holds only about its compressed size.
+// Memory: one output buffer of at most kBufferSize (frame header included),
+// taken from the store's frame buffers and grown as needed by size class, so
+// a small message holds only about its compressed size and no object
+// allocates or faults in a fresh buffer.
 // A frame that does not fit is streamed into a pack the job holds alone
 // ("spilled"), header last, exactly as before workers existed.
 //
@@ -26,6 +28,7 @@
 
 #include "mailark/content_store.h"
 #include "src/base/sha256.h"
+#include "src/store/buffer_pool.h"
 #include "src/store/pack_format.h"
 #include "src/store/worker_pool.h"
 
@@ -38,7 +41,8 @@ struct PackFile;
 
 class PackObjectJob : public std::enable_shared_from_this<PackObjectJob> {
  public:
-  static constexpr size_t kBufferSize = 256 * 1024;  // payload bytes held before spilling
+  // Frame buffer size, header included: payload beyond it is spilled.
+  static constexpr size_t kBufferSize = BufferPool::kMaxSize;
 
   PackObjectJob(PackContentStore* store, StrandPtr strand, bool compress);
   ~PackObjectJob();
@@ -68,10 +72,13 @@ class PackObjectJob : public std::enable_shared_from_this<PackObjectJob> {
   std::optional<Result<ObjectId>> outcome;  // set once the committed object is done
 
  private:
+  // Hashes the original bytes; the last chunk sets header_.sha256.
+  void hash(std::span<const char> bytes, bool last);
   Status consume(std::span<const char> bytes, bool end);
   // Makes room in out_: grows it, or writes its payload to the pack.
   Status makeRoom();
-  void resizeOut(size_t room);
+  // Moves out_ to a buffer of at least `size` bytes (header included).
+  void resizeOut(size_t size);
   void freeOut();
   Status spill();
   void writeFrame();
@@ -86,12 +93,14 @@ class PackObjectJob : public std::enable_shared_from_this<PackObjectJob> {
   StrandPtr strand_;
   bool compress_;
   ZSTD_CCtx_s* cctx_ = nullptr;
-  // Made on the first chunk, on a worker: setting up an OpenSSL digest
-  // costs microseconds the loop thread should not pay.
+  // Made on the first chunk of an object of several, on a worker: setting
+  // up an OpenSSL digest costs a microsecond the loop thread should not pay.
   std::optional<Sha256> hash_;
-  // kFrameHeaderSize gap + room for `room_` payload bytes. Not zeroed:
-  // only bytes written by compression or copying are ever read.
-  std::unique_ptr<char[]> out_;
+  // kFrameHeaderSize gap + room for `room_` payload bytes, from the store's
+  // frame buffers (out_size_ bytes). Not zeroed: only bytes written by
+  // compression or copying are ever read.
+  char* out_ = nullptr;
+  size_t out_size_ = 0;
   size_t room_ = 0;
   size_t buffered_ = 0;  // payload bytes in out_
   PackFile* pack_ = nullptr;  // held alone once spilled

@@ -9,34 +9,14 @@
 
 namespace mailark::store {
 
-namespace {
-// Chunks kept for reuse beyond the ones in flight; the rest are freed.
-constexpr size_t kSpareChunks = 2 * PackContentStore::kMaxChunksInFlight;
-}  // namespace
-
-char* PackContentStore::takeChunk() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!free_chunks_.empty()) {
-      char* c = free_chunks_.back();
-      free_chunks_.pop_back();
-      return c;
-    }
-  }
-  return new char[kChunkSize];
-}
+char* PackContentStore::takeChunk() { return buffers_.take(kChunkSize); }
 
 void PackContentStore::returnChunk(char* chunk, bool posted) {
+  buffers_.give(chunk, kChunkSize);
+  if (!posted) return;
   std::lock_guard<std::mutex> lock(mu_);
-  if (free_chunks_.size() < kSpareChunks) {
-    free_chunks_.push_back(chunk);
-  } else {
-    delete[] chunk;
-  }
-  if (posted) {
-    --chunks_in_flight_;
-    wakeOwner();
-  }
+  --chunks_in_flight_;
+  wakeOwner();
 }
 
 void PackContentStore::postChunk(const PackObjectJobPtr& job, char* chunk, size_t n, bool last, bool whole) {

@@ -31,8 +31,19 @@ void WorkerPool::post(const StrandPtr& strand, std::function<void()> task, bool 
     return drainInline(strand);
   }
   ready_.push_back(strand);
+  const bool wake = wakeWorker();
   lock.unlock();
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
+}
+
+bool WorkerPool::wakeWorker(int taken_by_caller) {
+  // A worker already woken takes a ready strand; running workers come back
+  // for more on their own. Counting a spurious wake-up as one of the pending
+  // ones can only make this wake an extra worker, never too few.
+  const int unclaimed = static_cast<int>(ready_.size()) - taken_by_caller - wakes_pending_;
+  if (sleeping_ <= wakes_pending_ || unclaimed <= 0) return false;
+  ++wakes_pending_;
+  return true;
 }
 
 void WorkerPool::drainInline(const StrandPtr& strand) {
@@ -51,7 +62,12 @@ void WorkerPool::drainInline(const StrandPtr& strand) {
 void WorkerPool::workerMain() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+    while (!stopping_ && ready_.empty()) {
+      ++sleeping_;
+      cv_.wait(lock);
+      --sleeping_;
+      if (wakes_pending_ > 0) --wakes_pending_;
+    }
     if (ready_.empty()) return;  // stopping, and nothing is left to run
     StrandPtr strand = std::move(ready_.front());
     ready_.pop_front();
@@ -67,7 +83,12 @@ void WorkerPool::workerMain() {
       strand->active_ = false;
     } else {
       ready_.push_back(std::move(strand));
-      cv_.notify_one();
+      // This worker takes the front strand next: wake another only for more.
+      if (wakeWorker(1)) {
+        lock.unlock();
+        cv_.notify_one();
+        lock.lock();
+      }
     }
   }
 }

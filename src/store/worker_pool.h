@@ -11,6 +11,10 @@
 // of the same strand runs right after it). That mode keeps the whole store
 // on one thread, for tests and for measuring the difference.
 //
+// Wake-ups: a futex wake costs about as much CPU as a small task, so a
+// ready strand wakes a worker only when one is asleep and every worker
+// already woken has a strand of its own to pick up (wakeWorker).
+//
 // Threading: post() may be called from any thread, also from inside a task.
 // Lifetime: the destructor runs every task already posted, then joins.
 #pragma once
@@ -51,12 +55,18 @@ class WorkerPool {
 
  private:
   void workerMain();
+  // mu_ held: whether a sleeping worker must be woken for ready_ (of which
+  // the caller takes `taken_by_caller` itself); counts the wake-up as
+  // pending when so. Notify after unlocking.
+  bool wakeWorker(int taken_by_caller = 0);
   // Runs `strand`'s tasks until it is empty (inline mode).
   void drainInline(const StrandPtr& strand);
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<StrandPtr> ready_;  // strands with tasks, not running
+  int sleeping_ = 0;             // workers inside cv_.wait
+  int wakes_pending_ = 0;        // notified, not yet back from cv_.wait
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
