@@ -42,9 +42,17 @@ bool parseDigestHex(std::string_view hex, Digest* out) {
   return bad >= 0;
 }
 
+// SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up
+// again on every init, about as costly as hashing a small message. Never
+// freed: it lives as long as the process.
+static const EVP_MD* sha256Md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   // Allocation failure of a few hundred bytes is not recoverable here.
-  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) std::abort();
+  if (ctx_ == nullptr || sha256Md() == nullptr || EVP_DigestInit_ex(ctx_, sha256Md(), nullptr) != 1) std::abort();
 }
 
 Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
@@ -57,7 +65,7 @@ Digest Sha256::finish() {
   Digest d{};
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx_, d.data(), &len);
-  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx_, sha256Md(), nullptr);
   return d;
 }
 
