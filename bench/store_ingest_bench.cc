@@ -13,6 +13,9 @@
 //                           of one chunk handed over in groups of 16 per
 //                           strand; -3 = one per core, every object handed
 //                           over alone).
+//   BM_IngestPackedCopies:  default store, zstd, each message arriving 1, 2
+//                           or 4 times (held by that many mailboxes): what
+//                           a duplicate costs.
 //   BM_IngestPackedLevel:   20 KB messages, default workers, by zstd level
 //                           (negative = zstd's "fast" levels).
 //   BM_CorpusZstd:          compression ratio and single-core speed of each
@@ -153,12 +156,15 @@ Status ingest(engine::MessageRecorder& recorder, int64_t folder_id, uint32_t uid
   return recorder.finishMessage(folder_id, std::move(*w), rec);
 }
 
-void runIngest(benchmark::State& state, bool packed, Compression compression, int workers = -1, int level = 1) {
+// `copies`: each distinct message arrives that many times (as when several
+// mailboxes hold it), the copies `count / copies` messages apart.
+void runIngest(benchmark::State& state, bool packed, Compression compression, int workers = -1, int level = 1,
+               size_t copies = 1) {
   const size_t size = static_cast<size_t>(state.range(0));
   // Enough messages per iteration that batching shows, bounded in bytes.
   const size_t count = std::max<size_t>(40, std::min<size_t>(20000, (128u << 20) / size));
   std::vector<std::string> bodies;
-  for (size_t i = 0; i < count; ++i) bodies.push_back(message(i, size));
+  for (size_t i = 0; i < count; ++i) bodies.push_back(message(i % (count / copies), size));
   uint64_t salt = 0;
   std::unique_ptr<Archive> a;
   // CPU seconds in the timed part: the whole process (loop + workers) and
@@ -208,6 +214,10 @@ void BM_IngestPackedLevel(benchmark::State& s) {
   runIngest(s, true, Compression::Zstd, -1, static_cast<int>(s.range(1)));
 }
 
+void BM_IngestPackedCopies(benchmark::State& s) {
+  runIngest(s, true, Compression::Zstd, -1, 1, static_cast<size_t>(s.range(1)));
+}
+
 void packedArgs(benchmark::internal::Benchmark* b) {
   for (int workers : {0, -1, -2, -3})
     for (int64_t size : {2 << 10, 20 << 10, 2 << 20}) b->Args({size, workers});
@@ -217,6 +227,16 @@ void packedArgs(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_IngestFilePerObject)->Arg(2 << 10)->Arg(20 << 10)->Arg(2 << 20)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_IngestPacked)->Apply(packedArgs)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_IngestPackedNoCompression)->Apply(packedArgs)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_IngestPackedCopies)
+    ->ArgNames({"size", "copies"})
+    ->Args({2 << 10, 1})
+    ->Args({2 << 10, 4})
+    ->Args({20 << 10, 1})
+    ->Args({20 << 10, 2})
+    ->Args({20 << 10, 4})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 BENCHMARK(BM_IngestPackedLevel)
     ->ArgNames({"size", "level"})
     ->Args({20 << 10, 3})
