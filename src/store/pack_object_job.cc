@@ -40,6 +40,8 @@ PackObjectJob::~PackObjectJob() {
   if (cctx_ != nullptr) store_->returnCompressor(cctx_);
   if (pack_ != nullptr) store_->releasePack(pack_);
   freeOut();
+  // Not returnChunk(): the store may be tearing down; only its pool is sure to be there.
+  if (whole_ != nullptr) store_->buffers().give(whole_, BufferPool::classSize(PackContentStore::kChunkSize));
 }
 
 void PackObjectJob::onChunk(char* chunk, size_t n, bool last) {
@@ -47,10 +49,16 @@ void PackObjectJob::onChunk(char* chunk, size_t n, bool last) {
   if (!ended_) {
     std::span<const char> bytes(chunk, n);
     hash(bytes, last);
+    if (last && size_ == 0) {
+      whole_ = chunk;  // compressed in writeFrame(), if it is new
+      whole_size_ = n;
+      chunk = nullptr;
+    } else {
+      s = consume(bytes, last);
+    }
     size_ += n;
-    s = consume(bytes, last);
   }
-  store_->returnChunk(chunk, true);
+  if (chunk != nullptr) store_->returnChunk(chunk, true);
   if (!s.isOk()) fail(s);
   if (!last) return;
   if (ended_) {
@@ -176,8 +184,19 @@ void PackObjectJob::onIndexAnswer(const Status& error, bool found) {
 }
 
 void PackObjectJob::writeFrame() {
-  encodeFrameHeader(header_, out_);
   Status s;
+  if (whole_ != nullptr) {
+    s = consume(std::span<const char>(whole_, whole_size_), true);
+    releaseWhole();
+    header_.stored_size = buffered_;
+    if (!s.isOk()) {
+      dropCopy();
+      store_->unclaim(shared_from_this(), s);
+      store_->jobDone(this, s);
+      return;
+    }
+  }
+  encodeFrameHeader(header_, out_);
   if (pack_ == nullptr) {
     Result<PackFile*> pack = store_->acquirePack(&frame_start_);
     if (!pack) {
@@ -224,7 +243,15 @@ void PackObjectJob::onAbort() {
   dropCopy();
 }
 
+void PackObjectJob::releaseWhole() {
+  if (whole_ == nullptr) return;
+  store_->returnChunk(whole_, true);
+  whole_ = nullptr;
+  whole_size_ = 0;
+}
+
 void PackObjectJob::dropCopy() {
+  releaseWhole();
   freeOut();
   if (cctx_ != nullptr) {
     store_->returnCompressor(cctx_);

@@ -11,6 +11,10 @@
 // if not the frame is written. Either way the job ends by reporting its
 // id or error to the store (PackContentStore::jobDone / published).
 //
+// An object that fits in one chunk (most mail) is kept as it came and
+// compressed only once the index says it is new: a message that many
+// mailboxes hold costs its later copies a hash, not a compression.
+//
 // Memory: one output buffer of at most kBufferSize (frame header included),
 // taken from the store's frame buffers and grown as needed by size class, so
 // a small message holds only about its compressed size and no object
@@ -75,6 +79,8 @@ class PackObjectJob : public std::enable_shared_from_this<PackObjectJob> {
   // Hashes the original bytes; the last chunk sets header_.sha256.
   void hash(std::span<const char> bytes, bool last);
   Status consume(std::span<const char> bytes, bool end);
+  // The kept chunk of a one-chunk object goes back to the store's pool.
+  void releaseWhole();
   // Makes room in out_: grows it, or writes its payload to the pack.
   Status makeRoom();
   // Moves out_ to a buffer of at least `size` bytes (header included).
@@ -107,6 +113,9 @@ class PackObjectJob : public std::enable_shared_from_this<PackObjectJob> {
   uint64_t frame_start_ = 0;
   uint64_t stored_written_ = 0;  // payload bytes already in the pack
   uint64_t size_ = 0;
+  // A one-chunk object's bytes, kept uncompressed until it must be written.
+  char* whole_ = nullptr;
+  size_t whole_size_ = 0;
   FrameHeader header_;
   ObjectId id_;
   Status error_;
