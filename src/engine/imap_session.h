@@ -94,6 +94,8 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
   FolderWork* selected() const { return selected_; }
   bool busy() const { return !in_flight_.empty() || partial_.has_value(); }
   bool closed() const { return phase_ == Phase::Closed; }
+  // Logging out for good (not to reconnect with a fresh token).
+  bool leaving() const { return phase_ == Phase::LoggingOut && !refreshing_; }
   bool throttled() const { return waiting_out_backoff_ > 0; }
   // The token this connection logged in with is close to its expiry.
   bool tokenNearExpiry() const;

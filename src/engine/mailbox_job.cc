@@ -40,6 +40,10 @@ size_t MailboxJob::liveSessions() const {
   return std::count_if(sessions_.begin(), sessions_.end(), [](const auto& s) { return !s->closed(); });
 }
 
+size_t MailboxJob::stayingSessions() const {
+  return std::count_if(sessions_.begin(), sessions_.end(), [](const auto& s) { return !s->closed() && !s->leaving(); });
+}
+
 size_t MailboxJob::sessionsOn(const FolderWork& folder) const {
   return std::count_if(sessions_.begin(), sessions_.end(),
                        [&](const auto& s) { return !s->closed() && s->selected() == &folder; });
@@ -47,8 +51,12 @@ size_t MailboxJob::sessionsOn(const FolderWork& folder) const {
 
 void MailboxJob::dispatch(ImapSession& s) {
   if (done_ || s.closed()) return;
-  // After throttling, extra connections go as they become free.
-  if (liveSessions() > max_sessions_ && !s.busy()) return s.logout();
+  // After throttling, extra connections go as they become free; one with
+  // batches queued on its selected folder keeps them, and the count leaves
+  // out those already leaving, so two idle ones do not both go.
+  FolderWork* mine = s.selected();
+  bool has_work = mine != nullptr && mine->stage == FolderWork::Stage::Fetching && mine->hasWork();
+  if (stayingSessions() > max_sessions_ && !s.busy() && !has_work) return s.logout();
   if (s.tokenNearExpiry() && !s.busy()) return s.refresh();
   if (!listed_) {
     if (listing_) return idle_.push_back(&s);

@@ -56,6 +56,7 @@ class MailboxJob : public Job, private SessionHost {
   void maybeAddSession();
   bool workToSpread() const;
   size_t liveSessions() const;
+  size_t stayingSessions() const;  // live and not logging out
   size_t sessionsOn(const FolderWork& folder) const;
   // All batches answered: ask once more for missing UIDs, or move progress.
   void folderDrained(FolderWork& folder);

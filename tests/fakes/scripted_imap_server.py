@@ -21,6 +21,8 @@ its user from its AUTHENTICATE line to its DISCONNECT line.
               | huge_literal | garbage_line | binary_garbage
               | throttle_user01 (only user01's first body fetch is throttled)
               | throttle_all (every user's first body fetch is throttled, 300 ms)
+              | throttle_examine (the first EXAMINE is throttled, 300 ms; commands sent
+                behind it are answered meanwhile, as a server may)
               | not_connected (every login succeeds, then the first command is answered
                 "BAD User is authenticated but not connected." and "* BYE", as Exchange
                 Online does when the app lacks FullAccess or IMAP is disabled)
@@ -231,6 +233,11 @@ def serve(conn, state, session):
                 time.sleep(state.list_delay)
             state.log(session, "LIST answered")
             send('* LIST (\\HasNoChildren) "/" INBOX\r\n%s OK LIST done\r\n' % tag)
+        elif cmd == "STATUS":
+            send("* STATUS INBOX (MESSAGES %d UIDNEXT %d UIDVALIDITY %d)\r\n%s OK STATUS done\r\n"
+                 % (len(live), max(MESSAGES, default=0) + 1, UIDVALIDITY, tag))
+        elif cmd == "EXAMINE" and state.scenario == "throttle_examine" and state.take_misbehaviour(session.login):
+            send("%s NO Request is throttled. Suggested Backoff Time: 300 milliseconds\r\n" % tag)
         elif cmd == "EXAMINE":
             send("* %d EXISTS\r\n* OK [UIDVALIDITY %d] ok\r\n* OK [UIDNEXT %d] ok\r\n%s OK [READ-ONLY] done\r\n"
                  % (len(live), UIDVALIDITY, max(MESSAGES, default=0) + 1, tag))

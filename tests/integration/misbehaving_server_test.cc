@@ -113,6 +113,25 @@ TEST_F(MisbehavingServer, ThrottledFetchIsWaitedOutAndRetried) {
   EXPECT_GE(times[1] - times[0], 1.2);
 }
 
+// EXAMINE and the UID listing go in one flight (STATUS gave the
+// UIDVALIDITY). A throttled EXAMINE is resent later, so the listing is
+// answered first, possibly against no selected folder: it must not count,
+// and the folder is listed again after the EXAMINE that did succeed.
+TEST_F(MisbehavingServer, ThrottledExamineInOneFlightIsListedAgainAfterIt) {
+  ScriptedServer server(*bed_, "throttle_examine");
+  Outcome o = run(config(server));
+  ASSERT_EQ(o.run.exit_code, 0) << o.run.err;
+  EXPECT_EQ(o.uids, kAll);
+  std::vector<std::string> commands;  // EXAMINE and listings, in order
+  std::istringstream lines(server.transcript());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" EXAMINE ") != std::string::npos) commands.push_back("EXAMINE");
+    if (line.find("(UID RFC822.SIZE)") != std::string::npos) commands.push_back("LIST-UIDS");
+  }
+  // Sent together, EXAMINE throttled; EXAMINE again; then a fresh listing.
+  EXPECT_EQ(commands, (std::vector<std::string>{"EXAMINE", "LIST-UIDS", "EXAMINE", "LIST-UIDS"}));
+}
+
 TEST_F(MisbehavingServer, ByeMidLiteralReconnectsAndCompletesWithoutDuplicates) {
   ScriptedServer server(*bed_, "bye_mid_literal");
   std::string cfg = config(server);
