@@ -47,9 +47,12 @@ uint32_t completeUpTo(uint32_t previous, const std::vector<uint32_t>& listed,
 FolderCheck checkFolder(uint64_t messages, uint32_t uidnext, uint64_t highest_modseq, const FolderState& row) {
   if (messages == 0) return FolderCheck::Empty;
   if (uidnext == 0 || row.uidnext != uidnext) return FolderCheck::Examine;
-  bool flags_changed = highest_modseq != 0 && row.highest_modseq != 0 && row.highest_uid != 0 &&
-                       highest_modseq != row.highest_modseq;
-  return flags_changed ? FolderCheck::Examine : FolderCheck::Unchanged;
+  return flagsChangedSince(row, highest_modseq) ? FolderCheck::Examine : FolderCheck::Unchanged;
+}
+
+bool flagsChangedSince(const FolderState& row, uint64_t highest_modseq) {
+  return highest_modseq != 0 && row.highest_modseq != 0 && row.highest_uid != 0 &&
+         highest_modseq != row.highest_modseq;
 }
 
 }  // namespace mailark::engine

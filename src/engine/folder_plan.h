@@ -38,6 +38,9 @@ uint32_t completeUpTo(uint32_t previous, const std::vector<uint32_t>& listed,
 // messages; UIDNEXT as at the last complete pass and, with CONDSTORE, no
 // flag changed since). `highest_modseq` is 0 without CONDSTORE.
 enum class FolderCheck { Examine, Empty, Unchanged };
+// CONDSTORE: a flag changed since the pass that recorded `row` (the server
+// reports `highest_modseq`, 0 without CONDSTORE); a flag sync comes first.
+bool flagsChangedSince(const FolderState& row, uint64_t highest_modseq);
 FolderCheck checkFolder(uint64_t messages, uint32_t uidnext, uint64_t highest_modseq, const FolderState& row);
 
 }  // namespace mailark::engine

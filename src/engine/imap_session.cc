@@ -181,8 +181,7 @@ std::optional<ImapSession::EarlyPlan> ImapSession::earlyPlan(FolderWork& folder)
   EarlyPlan plan;
   plan.from = row->highest_uid + 1;
   plan.throttle_waits = throttle_waits_;
-  uint64_t modseq = folder.status->highest_modseq.value_or(0);
-  if (modseq != 0 && row->highest_modseq != 0 && row->highest_uid != 0 && modseq != row->highest_modseq) {
+  if (flagsChangedSince(*row, folder.status->highest_modseq.value_or(0))) {
     plan.flags_since = row->highest_modseq;
     plan.flags_upto = row->highest_uid;
   }
@@ -278,8 +277,7 @@ Status ImapSession::adoptExamined(FolderWork& folder) {
 }
 
 bool ImapSession::flagsChanged(const FolderWork& folder) const {
-  return folder.modseq != 0 && folder.state.highest_modseq != 0 && folder.state.highest_uid != 0 &&
-         folder.modseq != folder.state.highest_modseq;
+  return flagsChangedSince(folder.state, folder.modseq);
 }
 
 bool ImapSession::nothingNew(const FolderWork& folder) const {

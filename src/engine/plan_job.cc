@@ -135,8 +135,10 @@ void PlanJob::compare() {
     row = *found;
   }
   current_.in_archive = row.has_value();
-  if (current_.messages == 0 || (row && current_.uidnext != 0 && row->uidnext == current_.uidnext)) {
-    // What MailboxJob skips without listing UIDs.
+  // What MailboxJob passes over without listing UIDs (the plan asks no
+  // HIGHESTMODSEQ: flag changes move no bytes).
+  if (current_.messages == 0 ||
+      (row && checkFolder(current_.messages, current_.uidnext, 0, *row) != FolderCheck::Examine)) {
     current_.to_fetch_bytes = 0;
     return folderDone();
   }

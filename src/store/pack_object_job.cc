@@ -41,7 +41,7 @@ PackObjectJob::~PackObjectJob() {
   if (pack_ != nullptr) store_->releasePack(pack_);
   freeOut();
   // Not returnChunk(): the store may be tearing down; only its pool is sure to be there.
-  if (whole_ != nullptr) store_->buffers().give(whole_, BufferPool::classSize(PackContentStore::kChunkSize));
+  if (whole_ != nullptr) store_->buffers().give(whole_, PackContentStore::kChunkSize);
 }
 
 void PackObjectJob::onChunk(char* chunk, size_t n, bool last) {
