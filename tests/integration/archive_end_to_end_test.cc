@@ -217,6 +217,29 @@ TEST_F(ArchiveEndToEnd, ChangedFolderIsExaminedAndListedInOneRoundTrip) {
       << "the listing waited for EXAMINE's answer";
 }
 
+// After STATUS, folders are planned largest first (Dovecot gives STATUS
+// SIZE), so a mailbox's connections finish closer together.
+TEST_F(ArchiveEndToEnd, FoldersArePlannedLargestFirst) {
+  const std::string mailbox = bed_->info().mailboxes[13];
+  std::string config = bed_->writeConfig("largest-first.toml", archive_, {mailbox});
+  // One connection, so the log's EXAMINEs are the planning order.
+  std::ofstream(config, std::ios::app) << "[limits]\nconnections_per_mailbox = 1\n";
+  ProcessResult r = mailark({"-v", "run", "--config", config});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, uint64_t> bytes;  // decoded folder name -> bytes archived
+  for (const Row& row : lsJson(config, mailbox)) bytes[row.folder] += row.size;
+  std::vector<uint64_t> order;
+  for (const std::string& args : sentCommands(r.err, "EXAMINE")) {
+    std::string name = args.substr(0, args.rfind('"') + 1);
+    if (name.size() >= 2 && name.front() == '"') name = name.substr(1, name.size() - 2);
+    if (name.find("Entw&APw-rfe") == 0) name = "Entw\u00fcrfe \u00dcn\u00efc\u00f8d\u00e9";
+    ASSERT_TRUE(bytes.count(name)) << args;
+    order.push_back(bytes[name]);
+  }
+  ASSERT_GE(order.size(), 3u) << r.err;
+  EXPECT_TRUE(std::is_sorted(order.rbegin(), order.rend())) << "EXAMINE order by bytes: " << ::testing::PrintToString(order);
+}
+
 // Issue 4: with CONDSTORE (Dovecot offers it) a later run picks up flag
 // changes of archived messages without fetching them again.
 TEST_F(ArchiveEndToEnd, CondstorePicksUpFlagChanges) {
