@@ -22,6 +22,9 @@ PackStoreOptions packStoreOptions(const config::ArchiveConfig& archive) {
   options.compression = archive.compression == "none" ? Compression::None : Compression::Zstd;
   options.pack_size = uint64_t{archive.pack_size_mb} << 20;
   options.workers = archive.store_threads;
+  // Uncompressed, a large message costs a hash and a copy: less than
+  // handing its chunks to a worker and waking it.
+  if (archive.store_threads < 0 && options.compression == Compression::None) options.workers = 0;
   return options;
 }
 

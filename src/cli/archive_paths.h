@@ -35,7 +35,8 @@ enum class ArchiveMode { CreateAndLock, ReadExisting };
 Result<std::unique_ptr<Archive>> openArchive(const std::string& path, ArchiveMode mode,
                                              const PackStoreOptions& options = {});
 
-// Store options from the [archive] section.
+// Store options from the [archive] section. Without compression and with
+// store_threads unset, messages are stored on the loop thread (no workers).
 PackStoreOptions packStoreOptions(const config::ArchiveConfig& archive);
 
 }  // namespace mailark::cli

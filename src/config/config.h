@@ -56,7 +56,8 @@ struct ArchiveConfig {
   std::string compression = "zstd";  // "zstd" (fast level) or "none"
   uint32_t pack_size_mb = 512;       // a pack file is rolled over past this size
   // Threads that hash, compress and write messages of more than 64 KiB
-  // (smaller ones are cheaper on the loop thread). -1: one per core.
+  // (smaller ones are cheaper on the loop thread). -1: one per core with
+  // zstd, none without compression.
   int32_t store_threads = -1;
 };
 
