@@ -29,6 +29,7 @@ engine::JobSettings jobSettingsFor(const config::AppConfig& app, const config::I
   settings.idle_timeout_ms = uint64_t{app.server.timeout_seconds} * 1000;
   settings.pipeline_depth = imap.pipeline_depth;
   settings.batch_count = imap.batch_messages;
+  settings.split_bytes = uint64_t{imap.split_message_mb} << 20;
   settings.include_non_mail_folders = imap.include_non_mail_folders;
   settings.limits.max_line = size_t{imap.max_line_kb} * 1024;
   settings.limits.max_literal = uint64_t{imap.max_message_mb} << 20;

@@ -319,7 +319,8 @@ Status Loader::loadImap(const toml::table& root) {
   if (imap == nullptr) return Status::ok();
   MAILARK_RETURN_IF_ERROR(
       checkKeys(*imap, "imap",
-                {"include_non_mail_folders", "pipeline_depth", "max_line_kb", "max_message_mb", "batch_messages"}));
+                {"include_non_mail_folders", "pipeline_depth", "max_line_kb", "max_message_mb", "batch_messages",
+                 "split_message_mb"}));
   ImapConfig& c = c_.imap;
   if (const toml::node* n = imap->get("include_non_mail_folders")) {
     if (!n->is_boolean()) return error("[imap] include_non_mail_folders must be true or false");
@@ -329,6 +330,7 @@ Status Loader::loadImap(const toml::table& root) {
   MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "max_line_kb", 64, 65536, &c.max_line_kb));
   MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "max_message_mb", 1, 4096, &c.max_message_mb));
   MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "batch_messages", 1, 10000, &c.batch_messages));
+  MAILARK_RETURN_IF_ERROR(getNumber(*imap, "imap", "split_message_mb", 0, 4096, &c.split_message_mb));
   return Status::ok();
 }
 

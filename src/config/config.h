@@ -68,6 +68,9 @@ struct ImapConfig {
   uint32_t max_line_kb = 1024;            // longest response line outside literals
   uint32_t max_message_mb = 1024;         // largest message accepted (Exchange allows 150 MB)
   uint32_t batch_messages = 250;          // messages per UID FETCH (also the unit a folder is split by)
+  // Messages at least this large are fetched in 1 MiB pieces by all the
+  // mailbox's connections at once (Exchange caps each connection's rate); 0: never.
+  uint32_t split_message_mb = 2;
 };
 
 struct LimitsConfig {

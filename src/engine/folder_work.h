@@ -3,11 +3,13 @@
 // connection then plans each folder that may hold new mail (EXAMINE, flag
 // sync, list new UIDs); the UID FETCH batches it makes (UID ranges) are then
 // taken by every connection that has the folder selected, so a large folder
-// is split across the mailbox's connections.
+// is split across the mailbox's connections, and so are the pieces of a
+// large message (SplitMessage).
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <optional>
 #include <set>
 #include <string>
@@ -16,6 +18,7 @@
 #include "mailark/content_store.h"
 #include "mailark/state_store.h"
 #include "src/engine/folder_plan.h"
+#include "src/engine/split_message.h"
 #include "src/imap/untagged_data.h"
 
 namespace mailark::engine {
@@ -55,15 +58,34 @@ struct FolderWork {
 
   std::deque<std::vector<uint32_t>> batches;  // not yet sent
   std::deque<PartialMessage> partials;        // cut off, waiting to be continued
-  size_t in_flight = 0;  // batches and continuations out, over all connections
+  // Large messages, fetched in pieces by every connection on the folder: a
+  // few at a time (each holds a store writer and up to a window of pieces).
+  static constexpr size_t kMaxSplits = 2;
+  std::deque<ServerMessage> large;  // not started
+  std::list<SplitMessage> splits;   // started
+  size_t in_flight = 0;  // batches, continuations and pieces out, over all connections
   std::set<uint32_t> requested;
   std::set<uint32_t> received;
   std::vector<uint32_t> missing;  // asked for, answered without them
   bool retried_missing = false;
   bool gaps = false;  // some UIDs never came: progress must not pass them
 
-  bool hasWork() const { return !batches.empty() || !partials.empty(); }
-  bool drained() const { return stage == Stage::Fetching && !hasWork() && in_flight == 0; }
+  // Pieces that may be asked for, plus split messages that are finished
+  // and only wait for a connection on the folder to record them.
+  size_t sendablePieces() const {
+    size_t n = 0;
+    for (const SplitMessage& m : splits) n += m.finished() ? 1 : m.sendable();
+    return n;
+  }
+  bool canStartSplit() const { return !large.empty() && splits.size() < kMaxSplits; }
+  // Units a connection could send now.
+  size_t queued() const {
+    return batches.size() + partials.size() + sendablePieces() + (canStartSplit() ? large.size() : 0);
+  }
+  bool hasWork() const { return queued() > 0; }
+  bool drained() const {
+    return stage == Stage::Fetching && !hasWork() && in_flight == 0 && splits.empty() && large.empty();
+  }
 };
 
 }  // namespace mailark::engine

@@ -326,6 +326,16 @@ void ImapSession::listingAnswered(FolderWork& folder, uint32_t from, imap::Respo
   Result<std::vector<uint32_t>> archived = ctx_.services.state->archivedUids(folder.state.folder_id, from);
   if (!archived) return lose(archived.status());
   std::vector<ServerMessage> todo = messagesToFetch(listed_, from, *archived);
+  folder.large.clear();
+  if (ctx_.settings.split_bytes > 0 && ctx_.settings.connections_per_mailbox > 1) {
+    auto large = std::stable_partition(todo.begin(), todo.end(),
+                                       [&](const ServerMessage& m) { return m.size < ctx_.settings.split_bytes; });
+    folder.large.assign(large, todo.end());
+    todo.erase(large, todo.end());
+    // The largest first: the longest transfers start while there is other work.
+    std::stable_sort(folder.large.begin(), folder.large.end(),
+                     [](const ServerMessage& a, const ServerMessage& b) { return a.size > b.size; });
+  }
   std::vector<std::vector<uint32_t>> batches = fetchBatches(todo, batchBytes(todo), ctx_.settings.batch_count);
   folder.listed = std::move(listed_);
   folder.batches.assign(std::make_move_iterator(batches.begin()), std::make_move_iterator(batches.end()));
@@ -369,13 +379,31 @@ void ImapSession::fetch(FolderWork& folder) {
   setPhase(Phase::Fetching);
   // Near the token's expiry no new work is sent: what is in flight drains,
   // then the job reconnects this session at the checkpoint.
+  bool settled = false;
+  if (Status s = settleSplits(folder, &settled); !s.isOk()) return lose(s);
   if (!tokenNearExpiry()) {
     // A message cut off on a lost connection goes alone, continued from
     // where it stopped.
-    if (!folder.partials.empty() && in_flight_.empty() && !partial_) return continuePartial(folder);
-    while (!partial_ && in_flight_.size() < std::max<size_t>(1, ctx_.settings.pipeline_depth) && !folder.batches.empty())
-      sendBatch(folder);
+    if (!folder.partials.empty() && in_flight_.empty() && pieces_out_.empty() && !partial_)
+      return continuePartial(folder);
+    // Pieces of large messages first, so they start while batches of small
+    // ones keep the other connections busy.
+    const size_t depth = std::max<size_t>(1, ctx_.settings.pipeline_depth);
+    while (!partial_ && in_flight_.size() + pieces_out_.size() < depth) {
+      auto split = std::find_if(folder.splits.begin(), folder.splits.end(),
+                                [](const SplitMessage& m) { return m.sendable() > 0; });
+      if (split != folder.splits.end()) {
+        sendPiece(folder, *split);
+      } else if (folder.canStartSplit()) {
+        if (Status s = startSplit(folder); !s.isOk()) return lose(s);
+      } else if (!folder.batches.empty()) {
+        sendBatch(folder);
+      } else {
+        break;
+      }
+    }
   }
+  if (settled && !busy() && folder.drained()) return host_.onFetched(*this, folder);
   if (!busy()) {
     setPhase(Phase::Idle);
     host_.onIdle(*this);
@@ -403,6 +431,79 @@ void ImapSession::sendBatch(FolderWork& folder) {
            if (!folder.received.count(uid)) folder.missing.push_back(uid);
          host_.onFetched(*this, folder);
        });
+}
+
+Status ImapSession::startSplit(FolderWork& folder) {
+  ServerMessage m = folder.large.front();
+  folder.large.pop_front();
+  Result<ObjectWriterPtr> writer = ctx_.services.recorder->beginMessage();
+  if (!writer) return writer.status();
+  folder.requested.insert(m.uid);
+  folder.splits.emplace_back(m.uid, m.size, ctx_.settings.piece_bytes, std::move(*writer));
+  sendPiece(folder, folder.splits.back());
+  return Status::ok();
+}
+
+void ImapSession::sendPiece(FolderWork& folder, SplitMessage& message) {
+  Piece piece = message.take();
+  pieces_out_.push_back({&folder, &message, piece, std::string(), false, false});
+  auto sent = std::prev(pieces_out_.end());
+  ++folder.in_flight;
+  send(imap::CommandBuilder(false)
+           .raw("UID FETCH " + std::to_string(message.uid()) + " (UID INTERNALDATE FLAGS BODY.PEEK[]<" +
+                std::to_string(piece.offset) + "." + std::to_string(piece.length) + ">)")
+           .build(),
+       [this, sent, &folder](imap::Response& r) { pieceAnswered(folder, sent, r); });
+}
+
+void ImapSession::pieceAnswered(FolderWork& folder, std::list<PieceOut>::iterator it, imap::Response& r) {
+  PieceOut done = std::move(*it);
+  pieces_out_.erase(it);
+  --folder.in_flight;
+  if (r.status == "BAD") return lose(protocolError("UID FETCH in " + folder.name + " failed: " + imap::describeResponse(r)));
+  SplitMessage& message = *done.message;
+  Status s;
+  if (!done.answered) {
+    // Gone meanwhile (expunged), or the server would not give the piece:
+    // the UID is missing like any other the server did not return.
+    message.fail("");
+    s = message.answered(done.piece, std::nullopt);
+  } else {
+    s = message.answered(done.piece, done.direct ? std::nullopt : std::optional<std::string>(std::move(done.buffer)));
+  }
+  if (!s.isOk()) return lose(s);
+  bool settled = false;
+  if (s = settleSplits(folder, &settled); !s.isOk()) return lose(s);
+  host_.onFetched(*this, folder);
+}
+
+ImapSession::PieceOut* ImapSession::pieceOut(uint32_t uid, uint64_t origin) {
+  for (PieceOut& p : pieces_out_)
+    if (!p.answered && p.message->uid() == uid && p.piece.offset == origin) return &p;
+  return nullptr;
+}
+
+Status ImapSession::settleSplits(FolderWork& folder, bool* settled) {
+  for (auto it = folder.splits.begin(); it != folder.splits.end();) {
+    SplitMessage& m = *it;
+    if (!m.finished()) {
+      ++it;
+      continue;
+    }
+    if (m.failed()) {
+      if (ObjectWriterPtr w = m.takeWriter()) w->abort();
+      if (!m.failure().empty())
+        ctx_.result.warnings.push_back("UID " + std::to_string(m.uid()) + " in \"" + folder.name + "\": " +
+                                       m.failure() + "; asked for again whole");
+      folder.missing.push_back(m.uid());  // asked for again once the folder drains
+    } else {
+      MAILARK_RETURN_IF_ERROR(recordMessage(folder, m.uid(), m.takeWriter(), std::move(m.internaldate),
+                                            std::move(m.flags)));
+    }
+    it = folder.splits.erase(it);
+    *settled = true;
+  }
+  return Status::ok();
 }
 
 void ImapSession::continuePartial(FolderWork& folder) {
@@ -525,6 +626,16 @@ void ImapSession::giveWorkBack() {
     if (!back.empty()) folder.batches.push_front(std::move(back));
   }
   in_flight_.clear();
+  // Pieces go back to their message; one that streamed straight in keeps
+  // what arrived, and its rest is asked for again.
+  // An append error here is the writer's, and sticky: the message's next
+  // append or its commit reports it.
+  for (PieceOut& p : pieces_out_) {
+    --p.folder->in_flight;
+    (void)p.message->giveBack(p.piece, p.direct);
+  }
+  pieces_out_.clear();
+  piece_buffer_ = nullptr;
   if (partial_) {
     --partial_folder_->in_flight;
     partial_folder_->partials.push_front(std::move(*partial_));
@@ -616,12 +727,24 @@ imap::LiteralSink* ImapSession::onLiteralStart(const imap::LiteralContext& conte
   if (phase_ != Phase::Fetching) return nullptr;
   if (std::optional<uint64_t> origin = imap::partialOrigin(context.preceding_atom)) {
     // Only the continuation this session asked for, from the byte it asked.
-    if (!partial_ || context.fetch_uid != partial_->uid || *origin != partial_asked_from_ ||
-        partial_->writer->size() != partial_asked_from_)
-      return nullptr;
-    target_ = partial_->writer.get();
+    piece_buffer_ = nullptr;
+    if (partial_ && context.fetch_uid == partial_->uid && *origin == partial_asked_from_ &&
+        partial_->writer->size() == partial_asked_from_) {
+      target_ = partial_->writer.get();
+      return this;
+    }
+    PieceOut* piece = pieceOut(context.fetch_uid, *origin);
+    if (piece == nullptr || context.size > piece->piece.length) return nullptr;
+    if (piece->message->beginDirect(piece->piece, context.size)) {
+      piece->direct = true;
+      target_ = &piece->message->writer();
+    } else {
+      piece->buffer.reserve(context.size);
+      piece_buffer_ = &piece->buffer;
+    }
     return this;
   }
+  piece_buffer_ = nullptr;
   if (context.preceding_atom != "BODY[]") return nullptr;
   dropWriter();
   Result<ObjectWriterPtr> w = ctx_.services.recorder->beginMessage();
@@ -637,6 +760,10 @@ imap::LiteralSink* ImapSession::onLiteralStart(const imap::LiteralContext& conte
 }
 
 Status ImapSession::write(std::span<const char> bytes) {
+  if (piece_buffer_ != nullptr) {
+    piece_buffer_->append(bytes.data(), bytes.size());
+    return Status::ok();
+  }
   if (target_ == nullptr) return pending_store_error_.isOk() ? internalError("literal without a writer") : pending_store_error_;
   return target_->append(bytes);
 }
@@ -651,8 +778,17 @@ void ImapSession::onFetch(const imap::FetchData& fetch) {
       if (fetch.body || fetch.body_streamed) partial_answered_ = true;
       if (fetch.internaldate) partial_->internaldate = *fetch.internaldate;
       if (fetch.flags) partial_->flags = *fetch.flags;
+    } else if (PieceOut* piece = fetch.uid ? pieceOut(*fetch.uid, *fetch.body_origin) : nullptr) {
+      if (fetch.body && !piece->direct) piece->buffer = *fetch.body;  // a short piece may come inline
+      piece->answered = fetch.body.has_value() || fetch.body_streamed;
+      if (fetch.internaldate) piece->message->internaldate = *fetch.internaldate;
+      if (fetch.flags) piece->message->flags = *fetch.flags;
+      if (piece->direct) {
+        if (Status s = piece->message->endDirect(); !s.isOk()) return lose(s);
+      }
     }
     target_ = nullptr;
+    piece_buffer_ = nullptr;
     return;
   }
   FolderWork* f = selected_;

@@ -2,8 +2,8 @@
 //
 // It gets a token, connects (TLS), logs in with XOAUTH2 as the mailbox, and
 // then does what its job hands it, one unit at a time: list the folders,
-// plan a folder, fetch a folder's queued UID batches (pipelined), or
-// continue a message that a lost connection cut off. It reports back through
+// plan a folder, fetch a folder's queued UID batches and pieces of its large
+// messages (pipelined), or continue a message that a lost connection cut off. It reports back through
 // SessionHost. Nothing it sends changes the mailbox (EXAMINE, BODY.PEEK).
 //
 // A lost connection gives its work back first: UIDs asked for and not
@@ -92,7 +92,7 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
 
   int number() const { return number_; }
   FolderWork* selected() const { return selected_; }
-  bool busy() const { return !in_flight_.empty() || partial_.has_value(); }
+  bool busy() const { return !in_flight_.empty() || partial_.has_value() || !pieces_out_.empty(); }
   bool closed() const { return phase_ == Phase::Closed; }
   // Logging out for good (not to reconnect with a fresh token).
   bool leaving() const { return phase_ == Phase::LoggingOut && !refreshing_; }
@@ -136,6 +136,15 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
   void listNewMessages(FolderWork& folder);
   uint64_t batchBytes(const std::vector<ServerMessage>& todo) const;
   void sendBatch(FolderWork& folder);
+  // Large messages: one piece (BODY.PEEK[]<offset.length>) per command.
+  Status startSplit(FolderWork& folder);
+  void sendPiece(FolderWork& folder, SplitMessage& message);
+  struct PieceOut;
+  void pieceAnswered(FolderWork& folder, std::list<PieceOut>::iterator it, imap::Response& r);
+  PieceOut* pieceOut(uint32_t uid, uint64_t origin);
+  // Records the folder's split messages that are complete; a failed one is
+  // left to be asked for again whole. Sets *settled if any was.
+  Status settleSplits(FolderWork& folder, bool* settled);
   void continuePartial(FolderWork& folder);
   void partialAnswered(FolderWork& folder, imap::Response& r);
   void onFetch(const imap::FetchData& fetch);
@@ -198,6 +207,16 @@ class ImapSession final : public imap::ImapConnectionCallbacks, private imap::Li
   std::optional<EarlyPlan> early_;
 
   std::list<Sent> in_flight_;
+  struct PieceOut {  // one piece of a SplitMessage in flight
+    FolderWork* folder;
+    SplitMessage* message;
+    Piece piece;
+    std::string buffer;     // its bytes, when it is not the next one due
+    bool direct = false;    // streamed straight into the message's writer
+    bool answered = false;  // its FETCH data has arrived
+  };
+  std::list<PieceOut> pieces_out_;
+  std::string* piece_buffer_ = nullptr;  // where literal bytes go instead of target_
   ObjectWriterPtr writer_;  // BODY[] being streamed
   uint32_t writer_uid_ = 0;
   uint64_t writer_total_ = 0;

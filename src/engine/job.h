@@ -42,6 +42,8 @@ struct JobSettings {
   uint64_t batch_bytes = 16ull << 20;  // per UID FETCH, by RFC822.SIZE estimate
   size_t batch_count = 250;
   size_t pipeline_depth = 2;             // UID FETCH commands in flight per connection
+  uint64_t split_bytes = 2ull << 20;     // messages this large go in pieces over the connections (0: never)
+  uint64_t piece_bytes = 1ull << 20;
   size_t connections_per_mailbox = 2;    // IMAP: the first, plus extras while the run has room
   bool include_non_mail_folders = false; // Calendar, Contacts, ... (see folder_filter.h)
   imap::Limits limits;

@@ -79,7 +79,7 @@ void MailboxJob::dispatch(ImapSession& s) {
   // 3. Help with a folder that has batches to spare (or nobody to take them).
   for (FolderWork& f : folders_) {
     if (f.stage != FolderWork::Stage::Fetching || !f.hasWork() || f.no_helpers) continue;
-    if (sessionsOn(f) == 0 || f.batches.size() >= 2) return s.help(f);
+    if (sessionsOn(f) == 0 || f.queued() >= 2) return s.help(f);
   }
   // 4. Work may still come: a folder being planned, or batches in flight
   //    that a lost connection would give back.
@@ -106,7 +106,7 @@ bool MailboxJob::workToSpread() const {
   if (!listed_) return !archived_before_;
   return std::any_of(folders_.begin(), folders_.end(), [this](const FolderWork& f) {
     return (f.stage == FolderWork::Stage::Checking && !archived_before_) || f.stage == FolderWork::Stage::Waiting ||
-           (f.stage == FolderWork::Stage::Fetching && !f.no_helpers && f.batches.size() >= 2);
+           (f.stage == FolderWork::Stage::Fetching && !f.no_helpers && f.queued() >= 2);
   });
 }
 
@@ -300,7 +300,10 @@ void MailboxJob::finish(Status status) {
   idle_.clear();
   // A half-received message is dropped, never recorded.
   for (auto& s : sessions_) s->close();
-  for (FolderWork& f : folders_) f.partials.clear();
+  for (FolderWork& f : folders_) {
+    f.partials.clear();
+    f.splits.clear();
+  }
   releaseExtraIfUnused();
   ctx_.result.status = settleJob(ctx_.services, ctx_.mailbox_id, run_id_, std::move(status));
   on_finished_(*this);

@@ -98,6 +98,7 @@ TEST_F(ConfigTest, ValidConfigGetsDefaults) {
   EXPECT_EQ(c.limits.connections, 100u);
   EXPECT_EQ(c.limits.connections_per_mailbox, 2u);
   EXPECT_EQ(c.imap.batch_messages, 250u);
+  EXPECT_EQ(c.imap.split_message_mb, 2u);
   EXPECT_EQ(c.archive.path, path("archive"));
   EXPECT_EQ(c.allMailboxes(), std::vector<std::string>{"alice@contoso.com"});
   EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
@@ -409,6 +410,8 @@ TEST_F(ConfigTest, OtherNumericLimitsAreChecked) {
   expectConfigError(loadConfig(file, SecretNeed::Load), file, "[limits] connections must be a whole number from 1 to 1000");
   write("mailark.toml", configWith(app, "[imap]\nbatch_messages = 0\n"));
   expectConfigError(loadConfig(file, SecretNeed::Load), file, "[imap] batch_messages must be a whole number from 1");
+  write("mailark.toml", configWith(app, "[imap]\nsplit_message_mb = -1\n"));
+  expectConfigError(loadConfig(file, SecretNeed::Load), file, "[imap] split_message_mb must be a whole number from 0 to 4096");
   std::string threads = configWith(app, "");
   threads.replace(threads.find("path = "), 0, "store_threads = 65\n");
   write("mailark.toml", threads);

@@ -36,6 +36,8 @@ its user from its AUTHENTICATE line to its DISCONNECT line.
   --messages N       INBOX holds UIDs 1..N (deterministic bodies; 1..3 are today's set)
   --big-bytes B      size of resume_big's big message (default 6 MiB)
   --cut-bytes C      resume_big cuts after C bytes of the big literal (default 40 % of it)
+  --cut-piece O      resume_big: the first partial fetch of the big message from byte O
+                     sends its literal header, 40 % of the piece, then closes the connection
   --fetch-delay-ms D sleep D ms before answering each body UID FETCH
   --list-delay-ms D  sleep D ms before answering LIST
   --dump-message UID write that message's bytes to stdout and exit (no server)
@@ -106,6 +108,7 @@ class State:
         self.big_uid = args.messages + 1 if args.scenario == "resume_big" else None
         self.big_cut = False
         self.cut_bytes = args.cut_bytes
+        self.cut_piece = args.cut_piece
         self.transcript = transcript
         self.misbehaved_for = set()
         self.expunged = set()
@@ -133,6 +136,14 @@ class State:
             if key in self.misbehaved_for:
                 return False
             self.misbehaved_for.add(key)
+            return True
+
+    def take_piece_cut(self, uid, origin):
+        """True for the first partial fetch of the big message from --cut-piece."""
+        with self.lock:
+            if uid != self.big_uid or origin != self.cut_piece:
+                return False
+            self.cut_piece = None
             return True
 
     def take_big_cut(self):
@@ -259,6 +270,17 @@ def serve(conn, state, session):
             if partial:
                 seq = {u: i for i, u in enumerate(live, 1)}
                 origin, length = int(partial.group(1)), int(partial.group(2))
+                if len(uids) == 1 and state.take_piece_cut(uids[0], origin):
+                    chunk = MESSAGES[uids[0]][origin:origin + length]
+                    sent = len(chunk) * 2 // 5
+                    send(b'* %d FETCH (UID %d BODY[]<%d> {%d}\r\n' % (seq[uids[0]], uids[0], origin, len(chunk))
+                         + chunk[:sent])
+                    state.log(session, "CUT uid=%d piece=%d sent=%d of=%d" % (uids[0], origin, sent, len(chunk)))
+                    try:
+                        conn.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
                 out = b"".join(partial_item(seq[u], u, MESSAGES[u], origin, length) for u in uids)
                 send(out + ("%s OK FETCH completed.\r\n" % tag).encode())
             elif not fetch_bodies(conn, send, tag, uids, live, state, session):
@@ -327,6 +349,7 @@ def main():
     p.add_argument("--messages", type=int, default=3)
     p.add_argument("--big-bytes", type=int, default=6 * 1024 * 1024)
     p.add_argument("--cut-bytes", type=int)
+    p.add_argument("--cut-piece", type=int)
     p.add_argument("--fetch-delay-ms", type=int, default=0)
     p.add_argument("--list-delay-ms", type=int, default=0)
     p.add_argument("--dump-message", type=int, metavar="UID")

@@ -171,6 +171,19 @@ class EngineConnections : public ::testing::Test {
 
   void fetchLargeFolder(int per_mailbox);
 
+  // UID `uid` is archived as exactly `expected`, also as `mailark cat` reads it back.
+  static void expectArchivedAs(const std::string& cfg, uint32_t uid, const std::string& expected) {
+    std::vector<Row> rows = lsJson(cfg);
+    auto row = std::find_if(rows.begin(), rows.end(), [&](const Row& x) { return x.uid == uid; });
+    ASSERT_NE(row, rows.end()) << "UID " << uid << " not archived";
+    EXPECT_EQ(row->sha256, sha256Hex(expected));
+    EXPECT_EQ(row->size, expected.size());
+    ProcessResult cat = mailark({"cat", "--config", cfg, row->sha256});
+    ASSERT_EQ(cat.exit_code, 0) << cat.err;
+    EXPECT_TRUE(cat.out == expected) << "archived bytes differ from the server's (" << cat.out.size() << " vs "
+                                     << expected.size() << " bytes)";
+  }
+
   static TestBed* bed_;
   std::string name_;
   std::string archive_;
@@ -190,25 +203,15 @@ TEST_F(EngineConnections, PartialFetchResumesLargeMessage) {
   std::string expected = server.message(big);
   ASSERT_EQ(expected.size(), 6 * kMiB);
 
-  std::string cfg = scriptedConfig(server, "");
+  // Whole, as with one connection: pieces (the next test) would not be cut.
+  std::string cfg = scriptedConfig(server, "[imap]\nsplit_message_mb = 0\n");
   ProcessResult r = mailark({"run", "--config", cfg});
   if (r.exit_code != 0) r = mailark({"run", "--config", cfg});  // a rerun may finish the job
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   // Every message archived; the big one byte for byte.
-  std::vector<Row> rows = lsJson(cfg);
-  std::vector<uint32_t> uids;
-  for (const Row& row : rows) uids.push_back(row.uid);
-  std::sort(uids.begin(), uids.end());
-  EXPECT_EQ(uids, oneTo(big));
-  auto row = std::find_if(rows.begin(), rows.end(), [&](const Row& x) { return x.uid == big; });
-  ASSERT_NE(row, rows.end());
-  EXPECT_EQ(row->sha256, sha256Hex(expected));
-  EXPECT_EQ(row->size, expected.size());
-  ProcessResult cat = mailark({"cat", "--config", cfg, row->sha256});
-  ASSERT_EQ(cat.exit_code, 0) << cat.err;
-  EXPECT_TRUE(cat.out == expected) << "archived bytes differ from the server's (" << cat.out.size() << " vs "
-                                   << expected.size() << " bytes)";
+  EXPECT_EQ(archivedUids(cfg), oneTo(big));
+  expectArchivedAs(cfg, big, expected);
 
   std::vector<TranscriptLine> lines = server.transcriptLines();
   // The server cut the connection inside the big literal, once.
@@ -248,6 +251,107 @@ TEST_F(EngineConnections, PartialFetchResumesLargeMessage) {
   ProcessResult again = mailark({"run", "--config", cfg});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(fetchedCount(again.out), 0) << again.out;
+}
+
+// (b2) A large message comes in 1 MiB pieces (BODY.PEEK[]<offset.length>)
+// over every connection of its mailbox at once, since Exchange caps each
+// connection's rate; the pieces are put back together in order and the
+// archived message is the server's, byte for byte.
+TEST_F(EngineConnections, LargeMessageComesInPiecesOverTheMailboxConnections) {
+  // resume_big only cuts a whole-body fetch of the big message, never a piece.
+  ScriptedImapServer server(*bed_, "resume_big",
+                            {"--messages", "3", "--big-bytes", std::to_string(6 * kMiB + 123), "--fetch-delay-ms", "100"});
+  ASSERT_GT(server.port(), 0);
+  const uint32_t big = 4;
+  std::string expected = server.message(big);
+  std::string cfg = scriptedConfig(server, "[limits]\nconnections_per_mailbox = 2\n");
+  ProcessResult r = mailark({"run", "--config", cfg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(archivedUids(cfg), oneTo(big));
+  expectArchivedAs(cfg, big, expected);
+
+  // Never asked for whole; the pieces tile the message from byte 0 with no
+  // gap or overlap, and came over both connections.
+  std::vector<TranscriptLine> lines = server.transcriptLines();
+  std::map<int64_t, int64_t> pieces;  // origin -> length
+  std::set<int> conns;
+  for (const BodyFetch& f : bodyFetches(lines, user_)) {
+    if (std::find(f.uids.begin(), f.uids.end(), big) == f.uids.end()) continue;
+    ASSERT_GE(f.origin, 0) << "the big message was asked for whole: " << f.text;
+    EXPECT_EQ(f.length, static_cast<int64_t>(kMiB)) << f.text;
+    EXPECT_TRUE(pieces.emplace(f.origin, f.length).second) << "asked twice: " << f.text;
+    conns.insert(f.conn);
+  }
+  int64_t next = 0;
+  for (const auto& [origin, length] : pieces) {
+    EXPECT_EQ(origin, next);
+    next = origin + length;
+  }
+  EXPECT_GE(next, static_cast<int64_t>(expected.size()));
+  EXPECT_EQ(pieces.size(), expected.size() / kMiB + 1);
+  EXPECT_EQ(conns.size(), 2u) << "pieces came from connections " << ::testing::PrintToString(conns);
+
+  ProcessResult again = mailark({"run", "--config", cfg});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(fetchedCount(again.out), 0) << again.out;
+}
+
+// (b3) A connection lost inside a piece: a piece that was streaming
+// straight into the message keeps what arrived and only its rest is asked
+// for again; one held aside is asked for again whole. Either way the
+// message is archived byte for byte and nothing is fetched twice later.
+TEST_F(EngineConnections, PieceCutOffMidwayIsAskedForAgain) {
+  for (uint64_t origin : {uint64_t{0}, 3 * kMiB}) {
+    SCOPED_TRACE("cut piece from byte " + std::to_string(origin));
+    ScriptedImapServer server(*bed_, "resume_big",
+                              {"--messages", "3", "--big-bytes", std::to_string(5 * kMiB), "--cut-piece",
+                               std::to_string(origin), "--fetch-delay-ms", "50"});
+    ASSERT_GT(server.port(), 0);
+    const uint32_t big = 4;
+    std::string expected = server.message(big);
+    std::string cfg = scriptedConfig(server, "[limits]\nconnections_per_mailbox = 2\n", "-" + std::to_string(origin));
+    ProcessResult r = mailark({"run", "--config", cfg});
+    if (r.exit_code != 0) r = mailark({"run", "--config", cfg});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expectArchivedAs(cfg, big, expected);
+
+    // The cut happened; afterwards the bytes of that piece were asked for
+    // once more (its rest, or all of it), and no other piece twice.
+    std::vector<TranscriptLine> lines = server.transcriptLines();
+    static const std::regex kCut("^CUT uid=4 piece=([0-9]+) sent=([0-9]+) of=([0-9]+)$");
+    int64_t sent = -1;
+    for (const TranscriptLine& l : lines) {
+      std::smatch m;
+      if (std::regex_match(l.text, m, kCut)) sent = std::stoll(m[2]);
+    }
+    ASSERT_GT(sent, 0) << server.transcript();
+    std::map<int64_t, int> asked;  // origin -> times
+    std::map<int64_t, int64_t> length;
+    for (const BodyFetch& f : bodyFetches(lines, user_)) {
+      if (std::find(f.uids.begin(), f.uids.end(), big) == f.uids.end()) continue;
+      ++asked[f.origin];
+      length[f.origin] = f.length;
+    }
+    EXPECT_EQ(asked.count(-1), 0u) << "asked for whole";
+    // Streaming straight in: asked again from past the piece's start (no
+    // further than the server got) to its end. Held aside: asked again whole.
+    const int64_t o = static_cast<int64_t>(origin), piece_end = o + static_cast<int64_t>(kMiB);
+    int asked_again = asked[o] - 1;
+    for (const auto& [at, times] : asked) {
+      if (at <= o || at >= piece_end) continue;
+      ++asked_again;
+      EXPECT_LE(at, o + sent);
+      EXPECT_EQ(at + length[at], piece_end);
+    }
+    EXPECT_EQ(asked_again, 1) << ::testing::PrintToString(asked);
+    for (const auto& [at, times] : asked) {
+      if (at == o) continue;
+      EXPECT_EQ(times, 1) << "piece from " << at << " asked " << times << " times";
+    }
+    ProcessResult again = mailark({"run", "--config", cfg});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_EQ(fetchedCount(again.out), 0) << again.out;
+  }
 }
 
 // (c) A run much longer than the token lifetime: every connection logs out
