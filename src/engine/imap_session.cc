@@ -439,7 +439,10 @@ Status ImapSession::startSplit(FolderWork& folder) {
   Result<ObjectWriterPtr> writer = ctx_.services.recorder->beginMessage();
   if (!writer) return writer.status();
   folder.requested.insert(m.uid);
-  folder.splits.emplace_back(m.uid, m.size, ctx_.settings.piece_bytes, std::move(*writer));
+  // Enough pieces out to keep every connection's pipeline full, no more.
+  uint64_t window = std::max<size_t>(1, ctx_.settings.pipeline_depth) *
+                    std::max<size_t>(1, ctx_.settings.connections_per_mailbox);
+  folder.splits.emplace_back(m.uid, m.size, ctx_.settings.piece_bytes, window, std::move(*writer));
   sendPiece(folder, folder.splits.back());
   return Status::ok();
 }

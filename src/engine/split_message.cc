@@ -4,8 +4,12 @@
 
 namespace mailark::engine {
 
-SplitMessage::SplitMessage(uint32_t uid, uint64_t estimated_size, uint64_t piece_bytes, ObjectWriterPtr writer)
-    : uid_(uid), piece_bytes_(std::max<uint64_t>(1, piece_bytes)), writer_(std::move(writer)) {
+SplitMessage::SplitMessage(uint32_t uid, uint64_t estimated_size, uint64_t piece_bytes, uint64_t window_pieces,
+                           ObjectWriterPtr writer)
+    : uid_(uid),
+      piece_bytes_(std::max<uint64_t>(1, piece_bytes)),
+      window_pieces_(std::max<uint64_t>(1, window_pieces)),
+      writer_(std::move(writer)) {
   do {
     unsent_.push_back({planned_to_, piece_bytes_});
     planned_to_ += piece_bytes_;
@@ -14,7 +18,7 @@ SplitMessage::SplitMessage(uint32_t uid, uint64_t estimated_size, uint64_t piece
 
 size_t SplitMessage::sendable() const {
   if (failed() || !writer_) return 0;
-  uint64_t limit = writer_->size() + kWindowPieces * piece_bytes_;
+  uint64_t limit = writer_->size() + window_pieces_ * piece_bytes_;
   size_t n = 0;
   for (const Piece& p : unsent_) {
     if (p.offset >= limit) break;

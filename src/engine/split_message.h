@@ -7,7 +7,8 @@
 // all of them. Pieces spread it. The store hashes bytes in order, so a
 // piece goes straight into the object writer when it is the next one due,
 // and is held in memory otherwise; only pieces within a window past what
-// the writer holds are handed out, which bounds that memory.
+// the writer holds are handed out, which bounds that memory (window x
+// piece size per message).
 //
 // RFC822.SIZE is an estimate on Exchange: the true end is where a piece
 // comes back shorter than asked. Pieces are planned up to the estimate;
@@ -34,10 +35,10 @@ struct Piece {
 
 class SplitMessage {
  public:
-  // At most this many bytes past what the writer holds are asked for.
-  static constexpr uint64_t kWindowPieces = 8;
-
-  SplitMessage(uint32_t uid, uint64_t estimated_size, uint64_t piece_bytes, ObjectWriterPtr writer);
+  // Only pieces that start less than `window_pieces` pieces past what the
+  // writer holds are handed out.
+  SplitMessage(uint32_t uid, uint64_t estimated_size, uint64_t piece_bytes, uint64_t window_pieces,
+               ObjectWriterPtr writer);
 
   uint32_t uid() const { return uid_; }
   // Pieces that may be asked for now.
@@ -82,6 +83,7 @@ class SplitMessage {
 
   uint32_t uid_;
   uint64_t piece_bytes_;
+  uint64_t window_pieces_;
   ObjectWriterPtr writer_;
   std::deque<Piece> unsent_;  // by offset
   uint64_t planned_to_ = 0;   // end of the last piece planned

@@ -37,7 +37,7 @@ std::string slice(const std::string& s, const Piece& p) {
 TEST(SplitMessage, PiecesAnsweredOutOfOrderArePutTogetherInOrder) {
   const std::string message = text(35);
   std::string stored;
-  SplitMessage m(7, message.size(), 10, std::make_unique<StringWriter>(&stored));
+  SplitMessage m(7, message.size(), 10, 8, std::make_unique<StringWriter>(&stored));
   ASSERT_EQ(m.sendable(), 4u);  // 0, 10, 20, 30
   Piece a = m.take(), b = m.take(), c = m.take(), d = m.take();
   EXPECT_EQ(m.sendable(), 0u);
@@ -62,7 +62,7 @@ TEST(SplitMessage, AMessageLongerThanItsEstimateIsAskedForFurther) {
   // Exchange's RFC822.SIZE is an estimate: here 20 for 25 real bytes.
   const std::string message = text(25);
   std::string stored;
-  SplitMessage m(1, 20, 10, std::make_unique<StringWriter>(&stored));
+  SplitMessage m(1, 20, 10, 8, std::make_unique<StringWriter>(&stored));
   Piece a = m.take(), b = m.take();
   ASSERT_TRUE(m.answered(b, slice(message, b)).isOk());
   ASSERT_TRUE(m.answered(a, slice(message, a)).isOk());
@@ -78,7 +78,7 @@ TEST(SplitMessage, AMessageLongerThanItsEstimateIsAskedForFurther) {
 TEST(SplitMessage, AMessageShorterThanItsEstimateEndsAtTheShortPiece) {
   const std::string message = text(12);
   std::string stored;
-  SplitMessage m(1, 40, 10, std::make_unique<StringWriter>(&stored));
+  SplitMessage m(1, 40, 10, 8, std::make_unique<StringWriter>(&stored));
   Piece a = m.take(), b = m.take(), c = m.take(), d = m.take();
   // Pieces past the end come back empty, before and after the short one.
   ASSERT_TRUE(m.answered(d, slice(message, d)).isOk());
@@ -93,7 +93,7 @@ TEST(SplitMessage, AMessageShorterThanItsEstimateEndsAtTheShortPiece) {
 TEST(SplitMessage, AnExactMultipleOfThePieceSizeEndsWithAnEmptyPiece) {
   const std::string message = text(20);
   std::string stored;
-  SplitMessage m(1, 20, 10, std::make_unique<StringWriter>(&stored));
+  SplitMessage m(1, 20, 10, 8, std::make_unique<StringWriter>(&stored));
   Piece a = m.take(), b = m.take();
   ASSERT_TRUE(m.answered(a, slice(message, a)).isOk());
   ASSERT_TRUE(m.answered(b, slice(message, b)).isOk());
@@ -109,7 +109,7 @@ TEST(SplitMessage, AnExactMultipleOfThePieceSizeEndsWithAnEmptyPiece) {
 TEST(SplitMessage, APieceCutOffMidwayIsAskedForAgainFromWhatArrived) {
   const std::string message = text(30);
   std::string stored;
-  SplitMessage m(1, 30, 10, std::make_unique<StringWriter>(&stored));
+  SplitMessage m(1, 30, 10, 8, std::make_unique<StringWriter>(&stored));
   Piece a = m.take(), b = m.take(), c = m.take();
   ASSERT_TRUE(m.beginDirect(a, 10));
   ASSERT_TRUE(m.writer().append(message.substr(0, 4)).isOk());
@@ -133,7 +133,7 @@ TEST(SplitMessage, APieceCutOffMidwayIsAskedForAgainFromWhatArrived) {
 
 TEST(SplitMessage, PiecesThatDoNotFitTogetherFailTheMessage) {
   std::string stored;
-  SplitMessage longer(1, 20, 10, std::make_unique<StringWriter>(&stored));
+  SplitMessage longer(1, 20, 10, 8, std::make_unique<StringWriter>(&stored));
   Piece a = longer.take();
   ASSERT_TRUE(longer.answered(a, text(11)).isOk());
   EXPECT_TRUE(longer.failed());
@@ -142,7 +142,7 @@ TEST(SplitMessage, PiecesThatDoNotFitTogetherFailTheMessage) {
 
   // Two short pieces: the message cannot end in both places.
   std::string stored2;
-  SplitMessage two_ends(1, 30, 10, std::make_unique<StringWriter>(&stored2));
+  SplitMessage two_ends(1, 30, 10, 8, std::make_unique<StringWriter>(&stored2));
   Piece x = two_ends.take(), y = two_ends.take();
   ASSERT_TRUE(two_ends.answered(x, text(5)).isOk());
   ASSERT_TRUE(two_ends.answered(y, text(5)).isOk());
@@ -152,7 +152,7 @@ TEST(SplitMessage, PiecesThatDoNotFitTogetherFailTheMessage) {
 TEST(SplitMessage, APieceLostAfterItAllArrivedLetsTheHeldOnesFollow) {
   const std::string message = text(25);
   std::string stored;
-  SplitMessage m(1, 25, 10, std::make_unique<StringWriter>(&stored));
+  SplitMessage m(1, 25, 10, 8, std::make_unique<StringWriter>(&stored));
   Piece a = m.take(), b = m.take(), c = m.take();
   ASSERT_TRUE(m.answered(b, slice(message, b)).isOk());
   ASSERT_TRUE(m.answered(c, slice(message, c)).isOk());
@@ -169,7 +169,7 @@ TEST(SplitMessage, APieceLostAfterItAllArrivedLetsTheHeldOnesFollow) {
 
 TEST(SplitMessage, APieceWithoutTheMessageFailsItQuietly) {
   std::string stored;
-  SplitMessage m(1, 30, 10, std::make_unique<StringWriter>(&stored));
+  SplitMessage m(1, 30, 10, 8, std::make_unique<StringWriter>(&stored));
   Piece a = m.take();
   m.fail("");  // expunged: the caller reports the UID as missing
   ASSERT_TRUE(m.answered(a, std::nullopt).isOk());
@@ -180,12 +180,12 @@ TEST(SplitMessage, APieceWithoutTheMessageFailsItQuietly) {
 
 TEST(SplitMessage, OnlyAWindowOfPiecesPastTheWriterIsHandedOut) {
   std::string stored;
-  const uint64_t pieces = SplitMessage::kWindowPieces + 4;
-  SplitMessage m(1, pieces * 10, 10, std::make_unique<StringWriter>(&stored));
-  EXPECT_EQ(m.sendable(), SplitMessage::kWindowPieces);
+  const uint64_t window = 3;
+  SplitMessage m(1, (window + 4) * 10, 10, window, std::make_unique<StringWriter>(&stored));
+  EXPECT_EQ(m.sendable(), window);
   std::vector<Piece> out;
   while (m.sendable() > 0) out.push_back(m.take());
-  ASSERT_EQ(out.size(), SplitMessage::kWindowPieces);
+  ASSERT_EQ(out.size(), window);
   ASSERT_TRUE(m.answered(out[0], text(10)).isOk());
   EXPECT_EQ(m.sendable(), 1u);  // the window moved by one piece
 }
