@@ -22,9 +22,10 @@
 # --incremental runs each tool a second time on its own output (nothing new
 # on the server: what a nightly run mostly is) and reports that wall time.
 #
-# --shaped puts bench/shaper.py (per-connection round trip and bandwidth)
-# between every tool and Dovecot, and then runs mailark again with each
-# connection count of --sweep to show throughput against connections.
+# --shaped puts testbed_shaper (tests/testbed/shaper.cc: per-connection
+# round trip and bandwidth, built with the tests) between every tool and
+# Dovecot, and then runs mailark again with each connection count of
+# --sweep to show throughput against connections.
 #
 # The peers get the bed's access token through the environment
 # (BENCH_TOKEN, read by PassCmd / oauth2_access_token_eval), so no token is
@@ -36,7 +37,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY=/usr/bin/python3
 TESTBED="$REPO/tests/testbed/testbed.py"
 VERIFY="$REPO/bench/peers_verify.py"
-SHAPER="$REPO/bench/shaper.py"
+shaper=""
 
 mailboxes=40
 per_mailbox=""
@@ -66,10 +67,12 @@ usage: $0 [options]
   --oi-accounts K           offlineimap maxsyncaccounts (default $oi_accounts)
   --per-mailbox P           mailark [limits] connections_per_mailbox (default $per_mailbox_connections)
   --compression zstd|none   mailark [archive] compression (default $compression)
-  --shaped                  run every tool through bench/shaper.py
+  --shaped                  run every tool through testbed_shaper
   --rtt-ms MS --mbit R      shaper round trip / per-connection rate (default $rtt_ms, $mbit)
   --sweep "C1 C2 ..."       with --shaped: mailark connection counts (default "$sweep")
   --mailark PATH            binary (default: build-bench, build-peers, build-lead, build)
+  --shaper PATH             testbed_shaper binary (default: tests/testbed_shaper beside
+                            the mailark binary, then in those build directories)
   --no-install              do not apt-get missing peers (skip them instead)
   --no-warmup               no untimed warm-up run
   --incremental             time a second run of each tool (nothing new): "incr s"
@@ -91,6 +94,7 @@ while [[ $# -gt 0 ]]; do
     --mbit) mbit="$2"; shift 2 ;;
     --sweep) sweep="$2"; shift 2 ;;
     --mailark) mailark="$2"; shift 2 ;;
+    --shaper) shaper="$2"; shift 2 ;;
     --no-install) install=0; shift ;;
     --no-warmup) warmup=0; shift ;;
     --incremental) incremental=1; shift ;;
@@ -112,6 +116,16 @@ fi
 if [[ ! -x "$mailark" ]]; then
   echo "peers: no mailark binary; build one with:" >&2
   echo "  cmake -S $REPO -B $REPO/build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C $REPO/build-bench mailark" >&2
+  exit 2
+fi
+if [[ "$shaped" == 1 && -z "$shaper" ]]; then
+  for b in "$(dirname "$mailark")" "$REPO"/{build-bench,build-peers,build-lead,build}; do
+    if [[ -x "$b/tests/testbed_shaper" ]]; then shaper="$b/tests/testbed_shaper"; break; fi
+  done
+fi
+if [[ "$shaped" == 1 && ! -x "$shaper" ]]; then
+  echo "peers: no testbed_shaper binary (needed by --shaped); build one with:" >&2
+  echo "  cmake -S $REPO -B $REPO/build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C $REPO/build-bench testbed_shaper" >&2
   exit 2
 fi
 
@@ -191,7 +205,7 @@ export BENCH_TOKEN
 start_shaper() {
   local label="$1"
   rm -f "$bed/shaper.$label.port"
-  "$PY" "$SHAPER" --target "127.0.0.1:$imap_port" --rtt-ms "$rtt_ms" --mbit "$mbit" \
+  "$shaper" --target "127.0.0.1:$imap_port" --rtt-ms "$rtt_ms" --mbit "$mbit" \
       --port-file "$bed/shaper.$label.port" --stats-file "$bed/shaper.$label.stats" \
       2>"$bed/shaper.$label.log" &
   shaper_pid=$!

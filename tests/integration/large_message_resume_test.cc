@@ -1,7 +1,7 @@
 // Issue 6: a connection dropped in the middle of a 100 MB message resumes
 // with a partial fetch (BODY.PEEK[]<offset.length>) instead of starting
 // over, whether the message came whole or in pieces over several
-// connections. Real Dovecot; bench/shaper.py sits in between and resets the
+// connections. Real Dovecot; testbed_shaper sits in between and resets the
 // first connection once the server has sent it 40 MiB.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -61,9 +61,9 @@ CutRun archiveThroughCut(TestBed& bed, const std::string& imap) {
   EXPECT_EQ(put.exit_code, 0) << put.err;
 
   std::string port_file = b.dir + "/cut.port", stats_file = b.dir + "/cut.stats";
-  int shaper = startProcess({"/usr/bin/python3", std::string(MAILARK_SOURCE_DIR) + "/bench/shaper.py", "--target",
-                             "127.0.0.1:" + std::to_string(b.imap_port), "--rtt-ms", "0", "--mbit", "0",
-                             "--cut-after-kib", "40960", "--port-file", port_file, "--stats-file", stats_file});
+  int shaper = startProcess({MAILARK_SHAPER_BIN, "--target", "127.0.0.1:" + std::to_string(b.imap_port), "--rtt-ms",
+                             "0", "--mbit", "0", "--cut-after-kib", "40960", "--port-file", port_file, "--stats-file",
+                             stats_file});
   EXPECT_GT(shaper, 0);
   for (int i = 0; i < 500 && readFile(port_file).empty(); ++i) usleep(10000);
   std::string port = readFile(port_file);

@@ -243,7 +243,7 @@ TEST_F(TokenTest, WrongCertificateFailsOnlyThatAppsMailboxesWith700027) {
 }
 
 // A run longer than the 30-second token lifetime, made long by a slowed
-// server rather than by the machine's speed: bench/shaper.py adds 300 ms to
+// server rather than by the machine's speed: testbed_shaper adds 300 ms to
 // every round trip, and one connection at a time archives 5 mailboxes of
 // ~25 round trips each (>= 35 s whatever the CPU). Every mailbox must log in
 // (no expired token), and the endpoint must see refreshes issued before the
@@ -253,9 +253,8 @@ TEST(TokenLifetime, RunOutlastingThirtySecondTokensRefreshesAhead) {
   ASSERT_TRUE(bed.ok()) << bed.error();
   const BedInfo& b = bed.info();
   std::string port_file = b.dir + "/shaper.port";
-  int shaper = startProcess({"/usr/bin/python3", std::string(MAILARK_SOURCE_DIR) + "/bench/shaper.py", "--target",
-                             "127.0.0.1:" + std::to_string(b.imap_port), "--rtt-ms", "300", "--mbit", "200",
-                             "--port-file", port_file});
+  int shaper = startProcess({MAILARK_SHAPER_BIN, "--target", "127.0.0.1:" + std::to_string(b.imap_port), "--rtt-ms",
+                             "300", "--mbit", "200", "--port-file", port_file});
   ASSERT_GT(shaper, 0);
   for (int i = 0; i < 500 && readFile(port_file).empty(); ++i) usleep(10000);
   std::string slow_port = readFile(port_file);
