@@ -3,8 +3,9 @@
 // It gets a token, connects (TLS), logs in with XOAUTH2 as the mailbox, and
 // then does what its job hands it, one unit at a time: list the folders,
 // plan a folder, fetch a folder's queued UID batches and pieces of its large
-// messages (pipelined), or continue a message that a lost connection cut off. It reports back through
-// SessionHost. Nothing it sends changes the mailbox (EXAMINE, BODY.PEEK).
+// messages (pipelined), or continue a message that a lost connection cut
+// off. It reports back through SessionHost. Nothing it sends changes the
+// mailbox (EXAMINE, BODY.PEEK).
 //
 // A lost connection gives its work back first: UIDs asked for and not
 // received return to their folder's queue, a large message cut off midway

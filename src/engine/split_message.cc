@@ -10,10 +10,11 @@ SplitMessage::SplitMessage(uint32_t uid, uint64_t estimated_size, uint64_t piece
       piece_bytes_(std::max<uint64_t>(1, piece_bytes)),
       window_pieces_(std::max<uint64_t>(1, window_pieces)),
       writer_(std::move(writer)) {
+  uint64_t offset = 0;
   do {
-    unsent_.push_back({planned_to_, piece_bytes_});
-    planned_to_ += piece_bytes_;
-  } while (planned_to_ < estimated_size);
+    unsent_.push_back({offset, piece_bytes_});
+    offset += piece_bytes_;
+  } while (offset < estimated_size);
 }
 
 size_t SplitMessage::sendable() const {
@@ -30,10 +31,7 @@ size_t SplitMessage::sendable() const {
 }
 
 Piece SplitMessage::take() {
-  if (unsent_.empty()) {
-    planned_to_ = writer_->size() + piece_bytes_;
-    unsent_.push_back({writer_->size(), piece_bytes_});
-  }
+  if (unsent_.empty()) unsent_.push_back({writer_->size(), piece_bytes_});  // past the estimate
   Piece p = unsent_.front();
   unsent_.pop_front();
   ++out_;

@@ -86,7 +86,6 @@ class SplitMessage {
   uint64_t window_pieces_;
   ObjectWriterPtr writer_;
   std::deque<Piece> unsent_;  // by offset
-  uint64_t planned_to_ = 0;   // end of the last piece planned
   size_t out_ = 0;
   bool direct_ = false;
   std::map<uint64_t, Held> early_;  // answered ahead of the writer, by offset
