@@ -59,6 +59,18 @@ size_t countLines(const std::vector<TranscriptLine>& lines, const std::string& u
   });
 }
 
+// The bytes the scripted server sent before cutting a connection (its
+// "CUT ... sent=N" transcript line, matched by `cut` with N as group 2);
+// -1 if it never cut one.
+int64_t sentBeforeCut(const std::vector<TranscriptLine>& lines, const std::regex& cut) {
+  int64_t sent = -1;
+  for (const TranscriptLine& l : lines) {
+    std::smatch m;
+    if (std::regex_match(l.text, m, cut)) sent = std::stoll(m[2]);
+  }
+  return sent;
+}
+
 std::vector<uint32_t> oneTo(uint32_t n) {
   std::vector<uint32_t> v;
   for (uint32_t u = 1; u <= n; ++u) v.push_back(u);
@@ -216,11 +228,7 @@ TEST_F(EngineConnections, PartialFetchResumesLargeMessage) {
   std::vector<TranscriptLine> lines = server.transcriptLines();
   // The server cut the connection inside the big literal, once.
   static const std::regex kCut("^CUT uid=([0-9]+) sent=([0-9]+) of=([0-9]+)$");
-  int64_t sent = -1;
-  for (const TranscriptLine& l : lines) {
-    std::smatch m;
-    if (std::regex_match(l.text, m, kCut)) sent = std::stoll(m[2]);
-  }
+  int64_t sent = sentBeforeCut(lines, kCut);
   ASSERT_GE(sent, static_cast<int64_t>(kMiB)) << server.transcript();
 
   int whole_fetches_of_big = 0;
@@ -319,11 +327,7 @@ TEST_F(EngineConnections, PieceCutOffMidwayIsAskedForAgain) {
     // once more (its rest, or all of it), and no other piece twice.
     std::vector<TranscriptLine> lines = server.transcriptLines();
     static const std::regex kCut("^CUT uid=4 piece=([0-9]+) sent=([0-9]+) of=([0-9]+)$");
-    int64_t sent = -1;
-    for (const TranscriptLine& l : lines) {
-      std::smatch m;
-      if (std::regex_match(l.text, m, kCut)) sent = std::stoll(m[2]);
-    }
+    int64_t sent = sentBeforeCut(lines, kCut);
     ASSERT_GT(sent, 0) << server.transcript();
     std::map<int64_t, int> asked;  // origin -> times
     std::map<int64_t, int64_t> length;
