@@ -106,6 +106,16 @@ class ObjectIndex {
   virtual Result<std::map<uint32_t, uint64_t>> packEnds() = 0;
 };
 
+// The fsyncs of one sync, taken out of the store (ContentStore::beginSync).
+class PendingSync {
+ public:
+  virtual ~PendingSync() = default;
+  // Blocks until the writes it covers are durable. Called once, on any
+  // thread; it touches nothing the owner may change meanwhile.
+  virtual Status run() = 0;
+};
+using PendingSyncPtr = std::unique_ptr<PendingSync>;
+
 class ContentStore {
  public:
   virtual ~ContentStore() = default;
@@ -125,7 +135,23 @@ class ContentStore {
   // since the last sync() that the index does not hold yet. They stay
   // findable in memory until indexed(). An object that failed is not
   // returned; its writer's wait() names the error.
-  virtual Result<std::vector<StoredObject>> sync() = 0;
+  Result<std::vector<StoredObject>> sync() {
+    Result<PendingSyncPtr> pending = beginSync();
+    if (!pending) return pending.status();
+    Status ran = (*pending)->run();
+    return finishSync(std::move(*pending), ran);
+  }
+
+  // sync() in three steps, so its fsyncs need not block the owner:
+  // beginSync() waits for every object committed so far, like sync(), and
+  // returns the fsyncs that make them durable; their run() may then be
+  // called on any one thread while the owner goes on committing objects
+  // (those belong to the next sync); finishSync() gets the pending sync
+  // back with what run() returned and gives what sync() would. After an
+  // error the objects stay unsynced and a later sync covers them again.
+  // At most one sync may be under way at a time.
+  virtual Result<PendingSyncPtr> beginSync() = 0;
+  virtual Result<std::vector<StoredObject>> finishSync(PendingSyncPtr pending, const Status& ran) = 0;
 
   // The caller has durably recorded `objects` (from sync()) in the index.
   virtual void indexed(const std::vector<StoredObject>& objects) = 0;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "src/base/log.h"
+#include "src/loop/wakeup.h"
 
 namespace mailark::engine {
 
@@ -44,6 +45,10 @@ RunReport ArchiveRun::run() {
     tokens->getToken([this, tokens](const Result<AccessToken>& token) { onTokenChecked(tokens, token.status()); });
   }
   installSignals();
+  // Group commits' fsyncs run off the loop; their rows are recorded as
+  // soon as they are done, not at the next message.
+  loop::Wakeup synced(base_.loop, [this] { base_.recorder->onSyncDone(); });
+  base_.recorder->setSyncNotifier([&synced] { synced.send(); });
   progress_timer_ = std::make_unique<loop::Timer>(base_.loop);
   std::function<void()> tick = [this, &tick] {
     adjustConcurrency();
@@ -60,6 +65,7 @@ RunReport ArchiveRun::run() {
       break;
     }
   }
+  base_.recorder->setSyncNotifier(nullptr);
   progress_timer_.reset();
   closeSignals();
   graveyard_.close();

@@ -100,6 +100,19 @@ Status FileContentStore::read(const ObjectId& id,
   return Status::ok();
 }
 
+namespace {
+struct NothingToSync final : PendingSync {
+  Status run() override { return Status::ok(); }
+};
+}  // namespace
+
+Result<PendingSyncPtr> FileContentStore::beginSync() { return PendingSyncPtr(new NothingToSync); }
+
+Result<std::vector<StoredObject>> FileContentStore::finishSync(PendingSyncPtr, const Status& ran) {
+  if (!ran.isOk()) return ran;
+  return std::vector<StoredObject>{};
+}
+
 }  // namespace mailark::store
 
 namespace mailark {

@@ -22,7 +22,8 @@ class FileContentStore final : public ContentStore {
   Status read(const ObjectId& id,
               const std::function<Status(std::span<const char>)>& sink) override;
   // Each commit is already durable: nothing to sync, nothing to index.
-  Result<std::vector<StoredObject>> sync() override { return std::vector<StoredObject>{}; }
+  Result<PendingSyncPtr> beginSync() override;
+  Result<std::vector<StoredObject>> finishSync(PendingSyncPtr, const Status& ran) override;
   void indexed(const std::vector<StoredObject>&) override {}
 
   const std::string& root() const { return root_; }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <thread>
 
 #include "src/base/log.h"
@@ -221,48 +222,68 @@ Result<bool> PackContentStore::contains(const ObjectId& id) {
   return false;
 }
 
-Result<std::vector<StoredObject>> PackContentStore::sync() {
-  struct ToSync {
+namespace {
+
+// What one sync covers: the packs written since the last one (each kept
+// open by its `syncing` count until finishSync), the packs directory if a
+// pack was created, and the objects to hand over for indexing.
+struct PackSync final : PendingSync {
+  struct Target {
     PackFile* pack;
     int fd;
+    std::string path;
   };
-  std::vector<ToSync> packs;
-  bool dir_dirty = false;
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (unfinished_ > 0) ownerWait(lock, OwnerWait::AllDone);
-    for (auto& p : open_packs_) {
-      if (!p->dirty) continue;
-      packs.push_back({p.get(), p->fd.get()});
-      p->dirty = false;
-    }
-    dir_dirty = packs_dir_dirty_;
-    packs_dir_dirty_ = false;
+  std::vector<Target> packs;
+  std::string dir;  // empty: the directory needs no fsync
+  std::vector<StoredObject> objects;
+
+  Status run() override {
+    for (const Target& t : packs)
+      if (::fdatasync(t.fd) != 0) return errnoStatus(errno, "fsync " + t.path);
+    return dir.empty() ? Status::ok() : fsyncDir(dir);
   }
-  // Outside the lock: workers may keep streaming objects not yet committed.
-  // No frame can be completed meanwhile (only committed objects complete,
-  // and commits come from this thread), so nothing slips past this sync.
-  Status error;
-  for (const ToSync& t : packs) {
-    if (error.isOk() && ::fdatasync(t.fd) != 0) error = errnoStatus(errno, "fsync " + t.pack->path);
-    if (!error.isOk()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      t.pack->dirty = true;
-    }
+};
+
+}  // namespace
+
+Result<PendingSyncPtr> PackContentStore::beginSync() {
+  auto sync = std::make_unique<PackSync>();
+  std::unique_lock<std::mutex> lock(mu_);
+  while (unfinished_ > 0) ownerWait(lock, OwnerWait::AllDone);
+  // Every committed object is in a pack now. Workers may keep streaming
+  // objects not yet committed, but none of those can complete before the
+  // owner commits it, so nothing slips past this sync.
+  for (auto& p : open_packs_) {
+    if (!p->dirty) continue;
+    sync->packs.push_back({p.get(), p->fd.get(), p->path});
+    p->dirty = false;
+    ++p->syncing;
   }
-  if (error.isOk() && dir_dirty) error = fsyncDir(packsDir(root_));
+  if (packs_dir_dirty_) sync->dir = packsDir(root_);
+  packs_dir_dirty_ = false;
+  sync->objects.swap(unsynced_);
+  return PendingSyncPtr(std::move(sync));
+}
+
+Result<std::vector<StoredObject>> PackContentStore::finishSync(PendingSyncPtr pending, const Status& ran) {
+  auto* sync = static_cast<PackSync*>(pending.get());
   std::lock_guard<std::mutex> lock(mu_);
-  if (!error.isOk()) {
-    packs_dir_dirty_ = packs_dir_dirty_ || dir_dirty;
-    return error;
+  for (const PackSync::Target& t : sync->packs) {
+    --t.pack->syncing;
+    if (!ran.isOk()) t.pack->dirty = true;
+  }
+  if (!ran.isOk()) {
+    // All of it again next time; objects committed since go after these.
+    packs_dir_dirty_ = packs_dir_dirty_ || !sync->dir.empty();
+    unsynced_.insert(unsynced_.begin(), std::make_move_iterator(sync->objects.begin()),
+                     std::make_move_iterator(sync->objects.end()));
+    return ran;
   }
   // Full packs are done with once synced.
   std::erase_if(open_packs_, [&](const std::unique_ptr<PackFile>& p) {
-    return !p->busy && !p->dirty && p->size >= options_.pack_size;
+    return !p->busy && !p->dirty && p->syncing == 0 && p->size >= options_.pack_size;
   });
-  std::vector<StoredObject> out;
-  out.swap(unsynced_);
-  return out;
+  return std::move(sync->objects);
 }
 
 void PackContentStore::indexed(const std::vector<StoredObject>& objects) {

@@ -31,7 +31,8 @@
 // Durability is group commit: sync() waits for every committed object,
 // fdatasyncs every pack written since the last sync (and the packs
 // directory when a pack was created) and hands the new objects to the
-// caller for indexing.
+// caller for indexing. The fdatasyncs may run on another thread
+// (beginSync/finishSync) while the owner keeps writing to the same packs.
 //
 // Recovery (open, not read-only): for each pack, frames past the indexed
 // end are checked one by one; whole ones (fsynced, but the crash beat the
@@ -69,7 +70,7 @@ class PackObjectJob;
 using PackObjectJobPtr = std::shared_ptr<PackObjectJob>;
 
 // One pack open for appending. id, path and fd never change once made;
-// size, busy and dirty are guarded by the store's mutex.
+// size, busy, dirty and syncing are guarded by the store's mutex.
 struct PackFile {
   uint32_t id = 0;
   std::string path;
@@ -77,6 +78,7 @@ struct PackFile {
   uint64_t size = 0;   // end of the last committed frame
   bool busy = false;   // a job is writing to it
   bool dirty = false;  // committed frames not yet fsynced
+  int syncing = 0;     // pending syncs holding its fd (it stays open meanwhile)
   uint64_t written_back = 0;  // end of the range already handed to write-back
 };
 
@@ -105,7 +107,8 @@ class PackContentStore final : public ContentStore {
   Result<ObjectWriterPtr> newObject() override;
   Result<bool> contains(const ObjectId& id) override;
   Status read(const ObjectId& id, const std::function<Status(std::span<const char>)>& sink) override;
-  Result<std::vector<StoredObject>> sync() override;
+  Result<PendingSyncPtr> beginSync() override;
+  Result<std::vector<StoredObject>> finishSync(PendingSyncPtr pending, const Status& ran) override;
   void indexed(const std::vector<StoredObject>& objects) override;
 
   // Reads the frame at `where`, checking its header against `id` and the

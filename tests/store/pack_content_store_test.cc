@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "src/base/sha256.h"
 #include "src/store/pack_format.h"
@@ -127,6 +129,52 @@ TEST_F(PackStoreTest, ConcurrentWritersGetTheirOwnPacksAndRollOver) {
   EXPECT_GE(packs.size(), 3u);  // two at once, then rolled over at 100 KB
   EXPECT_EQ(get(*store, *ida), x);
   EXPECT_EQ(get(*store, *idb), y);
+}
+
+TEST_F(PackStoreTest, ObjectsWrittenWhileASyncRunsBelongToTheNextSync) {
+  PackStoreOptions options;
+  options.pack_size = 100000;
+  options.compression = Compression::None;
+  auto store = open(options);
+  std::vector<ObjectId> first, second;
+  for (uint32_t seed = 1; seed <= 2; ++seed) first.push_back(*put(*store, randomBytes(60000, seed)));
+  Result<PendingSyncPtr> pending = store->beginSync();
+  ASSERT_TRUE(pending.isOk());
+  // The fsyncs run on another thread while the owner writes on, rolling
+  // the synced packs over: their fds must stay open until finishSync.
+  std::thread fsyncs([&] { EXPECT_TRUE((*pending)->run().isOk()); });
+  for (uint32_t seed = 3; seed <= 6; ++seed) second.push_back(*put(*store, randomBytes(60000, seed)));
+  fsyncs.join();
+  Result<std::vector<StoredObject>> synced = store->finishSync(std::move(*pending), Status::ok());
+  ASSERT_TRUE(synced.isOk()) << synced.status().toString();
+  std::set<ObjectId> got;
+  for (const StoredObject& o : *synced) got.insert(o.id);
+  EXPECT_EQ(got, std::set<ObjectId>(first.begin(), first.end()));
+  for (const StoredObject& o : *synced) index_.rows[o.id] = o.where;
+  store->indexed(*synced);
+  std::vector<StoredObject> next = syncAndIndex(*store);
+  got.clear();
+  for (const StoredObject& o : next) got.insert(o.id);
+  EXPECT_EQ(got, std::set<ObjectId>(second.begin(), second.end()));
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    const ObjectId& id = seed <= 2 ? first[seed - 1] : second[seed - 3];
+    EXPECT_EQ(get(*store, id), randomBytes(60000, seed)) << seed;
+  }
+}
+
+TEST_F(PackStoreTest, FailedSyncLeavesItsObjectsForTheNextOne) {
+  auto store = open();
+  Result<ObjectId> id = put(*store, textBytes(5000));
+  ASSERT_TRUE(id.isOk());
+  Result<PendingSyncPtr> pending = store->beginSync();
+  ASSERT_TRUE(pending.isOk());
+  Result<std::vector<StoredObject>> failed =
+      store->finishSync(std::move(*pending), Status(StatusCode::Io, "fsync: Input/output error"));
+  EXPECT_FALSE(failed.isOk());
+  std::vector<StoredObject> next = syncAndIndex(*store);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].id, *id);
+  EXPECT_EQ(get(*store, *id), textBytes(5000));
 }
 
 TEST_F(PackStoreTest, TornTailIsCutBackOnOpenAndNothingIndexedIsLost) {
