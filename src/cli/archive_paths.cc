@@ -22,9 +22,12 @@ PackStoreOptions packStoreOptions(const config::ArchiveConfig& archive) {
   options.compression = archive.compression == "none" ? Compression::None : Compression::Zstd;
   options.pack_size = uint64_t{archive.pack_size_mb} << 20;
   options.workers = archive.store_threads;
+  options.small_object_group = static_cast<int>(archive.small_message_group);
   // Uncompressed, a large message costs a hash and a copy: less than
-  // handing its chunks to a worker and waking it.
-  if (archive.store_threads < 0 && options.compression == Compression::None) options.workers = 0;
+  // handing its chunks to a worker and waking it. Unless small messages
+  // were asked to go to the workers.
+  if (archive.store_threads < 0 && options.compression == Compression::None && archive.small_message_group == 0)
+    options.workers = 0;
   return options;
 }
 

@@ -490,7 +490,7 @@ Result<Config> Loader::load() {
   }
   const toml::table* archive = root["archive"].as_table();
   if (archive == nullptr) return error("missing [archive] section with path = \"/var/lib/mailark\"");
-  MAILARK_RETURN_IF_ERROR(checkKeys(*archive, "archive", {"path", "compression", "pack_size_mb", "store_threads"}));
+  MAILARK_RETURN_IF_ERROR(checkKeys(*archive, "archive", {"path", "compression", "pack_size_mb", "store_threads", "small_message_group"}));
   MAILARK_RETURN_IF_ERROR(getString(*archive, "archive", "path", &c_.archive.path));
   MAILARK_RETURN_IF_ERROR(getString(*archive, "archive", "compression", &c_.archive.compression));
   if (c_.archive.compression != "zstd" && c_.archive.compression != "none")
@@ -500,6 +500,13 @@ Result<Config> Loader::load() {
   if (archive->get("store_threads") != nullptr) {
     MAILARK_RETURN_IF_ERROR(getNumber(*archive, "archive", "store_threads", 0, 64, &store_threads));
     c_.archive.store_threads = static_cast<int32_t>(store_threads);
+  }
+  if (archive->get("small_message_group") != nullptr) {
+    MAILARK_RETURN_IF_ERROR(
+        getNumber(*archive, "archive", "small_message_group", 0, 1024, &c_.archive.small_message_group));
+    if (c_.archive.small_message_group > 0 && c_.archive.store_threads == 0)
+      return error("[archive] small_message_group needs store threads, but store_threads = 0 stores everything "
+                   "on the loop thread; remove one of the two");
   }
   if (c_.archive.path.empty()) return error("[archive] path is required");
   c_.archive.path = resolve(c_.archive.path);

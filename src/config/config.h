@@ -59,6 +59,10 @@ struct ArchiveConfig {
   // (smaller ones are cheaper on the loop thread). -1: one per core with
   // zstd, none without compression.
   int32_t store_threads = -1;
+  // Messages of at most 64 KiB go to the store threads too, this many
+  // sharing one hand-off; 0 stores them on the loop thread (the least CPU
+  // per message). Worth it where spare cores, not CPU, are what is left.
+  uint32_t small_message_group = 0;
 };
 
 // Protocol tuning; the defaults suit Exchange Online and Dovecot.

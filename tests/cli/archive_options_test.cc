@@ -25,6 +25,15 @@ TEST(ArchiveOptions, WorkersOnlyWhereThereIsCompressionToSpread) {
   EXPECT_EQ(none.workers, 0);
 }
 
+TEST(ArchiveOptions, SmallMessageGroupsGoToWorkersEvenWithoutCompression) {
+  config::ArchiveConfig grouped = archiveConfig("none", -1);
+  grouped.small_message_group = 16;
+  PackStoreOptions options = packStoreOptions(grouped);
+  EXPECT_EQ(options.small_object_group, 16);
+  EXPECT_EQ(options.workers, -1);
+  EXPECT_EQ(packStoreOptions(archiveConfig("zstd", -1)).small_object_group, 0);
+}
+
 TEST(ArchiveOptions, StoreThreadsSetInTheConfigAreKept) {
   EXPECT_EQ(packStoreOptions(archiveConfig("none", 3)).workers, 3);
   EXPECT_EQ(packStoreOptions(archiveConfig("zstd", 0)).workers, 0);

@@ -100,6 +100,7 @@ TEST_F(ConfigTest, ValidConfigGetsDefaults) {
   EXPECT_EQ(c.imap.batch_messages, 250u);
   EXPECT_EQ(c.imap.split_message_mb, 2u);
   EXPECT_EQ(c.archive.path, path("archive"));
+  EXPECT_EQ(c.archive.small_message_group, 0u);
   EXPECT_EQ(c.allMailboxes(), std::vector<std::string>{"alice@contoso.com"});
   EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
 }
@@ -121,6 +122,7 @@ TEST_F(ConfigTest, ExplicitValuesOverrideDefaults) {
                                  "timeout_seconds = 30\n"
                                  "[archive]\n"
                                  "path = \"/abs/archive\"\n"
+                                 "small_message_group = 16\n"
                                  "[limits]\n"
                                  "connections = 3\n"
                                  "[mailboxes]\n"
@@ -136,6 +138,7 @@ TEST_F(ConfigTest, ExplicitValuesOverrideDefaults) {
   EXPECT_EQ(r->apps.front().server.ca_file, path("ca.pem"));
   EXPECT_EQ(r->apps.front().server.timeout_seconds, 30u);
   EXPECT_EQ(r->archive.path, "/abs/archive");  // absolute paths are kept
+  EXPECT_EQ(r->archive.small_message_group, 16u);
   EXPECT_EQ(r->limits.connections, 3u);
 }
 
@@ -416,6 +419,10 @@ TEST_F(ConfigTest, OtherNumericLimitsAreChecked) {
   threads.replace(threads.find("path = "), 0, "store_threads = 65\n");
   write("mailark.toml", threads);
   expectConfigError(loadConfig(file, SecretNeed::Load), file, "[archive] store_threads must be a whole number from 0 to 64");
+  std::string grouped = configWith(app, "");
+  grouped.replace(grouped.find("path = "), 0, "store_threads = 0\nsmall_message_group = 16\n");
+  write("mailark.toml", grouped);
+  expectConfigError(loadConfig(file, SecretNeed::Load), file, "[archive] small_message_group needs store threads");
   write("mailark.toml", configWith(app, "[server]\ntimeout_seconds = 0\n"));
   expectConfigError(loadConfig(file, SecretNeed::Load), file, "[server] timeout_seconds");
   write("mailark.toml", configWith(app, "[server]\nhost = \"\"\n"));
