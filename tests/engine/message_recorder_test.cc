@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "src/base/sha256.h"
 #include "tests/store/test_dirs.h"
@@ -150,11 +152,13 @@ TEST_F(RecorderTest, StepAddedDuringABackgroundSyncRunsAfterThatBatchIsRecorded)
   EXPECT_EQ(rows_seen, 2u);
 }
 
-// Fault injection: the first sync's fsyncs fail, as a failing disk would
-// make them; later ones reach the real store.
-class FirstSyncFails final : public ContentStore {
+// Fault injection around a real store: each sync's fsyncs go through
+// `run` (the number of the sync, from 0, and the real fsyncs), so a test
+// can fail them or hold them back.
+class SyncHook final : public ContentStore {
  public:
-  explicit FirstSyncFails(ContentStore* inner) : inner_(inner) {}
+  using Run = std::function<Status(int n, PendingSync& real)>;
+  SyncHook(ContentStore* inner, Run run) : inner_(inner), run_(std::move(run)) {}
   Result<ObjectWriterPtr> newObject() override { return inner_->newObject(); }
   Result<bool> contains(const ObjectId& id) override { return inner_->contains(id); }
   Status read(const ObjectId& id, const std::function<Status(std::span<const char>)>& sink) override {
@@ -163,26 +167,86 @@ class FirstSyncFails final : public ContentStore {
   Result<PendingSyncPtr> beginSync() override {
     Result<PendingSyncPtr> real = inner_->beginSync();
     if (!real) return real.status();
-    return PendingSyncPtr(new Wrapped(std::move(*real), syncs_++ == 0));
+    return PendingSyncPtr(new Hooked(std::move(*real), syncs_++, &run_));
   }
   Result<std::vector<StoredObject>> finishSync(PendingSyncPtr pending, const Status& ran) override {
-    return inner_->finishSync(std::move(static_cast<Wrapped*>(pending.get())->real), ran);
+    return inner_->finishSync(std::move(static_cast<Hooked*>(pending.get())->real), ran);
   }
   void indexed(const std::vector<StoredObject>& objects) override { inner_->indexed(objects); }
 
  private:
-  struct Wrapped final : PendingSync {
-    Wrapped(PendingSyncPtr r, bool f) : real(std::move(r)), fail(f) {}
-    Status run() override { return fail ? Status(StatusCode::Io, "fsync packs/pack-000001: Input/output error") : real->run(); }
+  struct Hooked final : PendingSync {
+    Hooked(PendingSyncPtr r, int n, Run* hook) : real(std::move(r)), n(n), hook(hook) {}
+    Status run() override { return (*hook)(n, *real); }
     PendingSyncPtr real;
-    bool fail;
+    int n;
+    Run* hook;
   };
   ContentStore* inner_;
+  Run run_;
   int syncs_ = 0;
 };
 
+// Holds every sync's fsyncs until the test lets that many through.
+class SyncGate {
+ public:
+  SyncHook::Run hook() {
+    return [this](int n, PendingSync& real) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return n < open_; });
+      return real.run();
+    };
+  }
+  void letThrough(int syncs) {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = syncs;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int open_ = 0;
+};
+
+TEST_F(RecorderTest, AQueueAWholeBatchBehindWaitsForTheBatchUnderWay) {
+  SyncGate gate;
+  SyncHook gated(store_.get(), gate.hook());
+  RecorderLimits limits;
+  limits.max_messages = 2;
+  std::atomic<bool> opened{false};
+  std::thread opener;
+  {
+    MessageRecorder recorder(&gated, state_.get(), limits);
+    // However the test ends, the gate opens before the recorder is gone.
+    struct OpenAtEnd {
+      SyncGate& gate;
+      ~OpenAtEnd() { gate.letThrough(1 << 20); }
+    } open_at_end{gate};
+    ASSERT_TRUE(store(recorder, 1, "one").isOk());
+    ASSERT_TRUE(store(recorder, 2, "two").isOk());  // batch 0 starts, held at the gate
+    for (uint32_t uid = 3; uid <= 5; ++uid) ASSERT_TRUE(store(recorder, uid, "m" + std::to_string(uid)).isOk());
+    EXPECT_EQ(rows(), 0u);
+    // The sixth puts the queue a whole batch behind: finishMessage() must
+    // wait for batch 0, which only the opener's thread lets through.
+    opener = std::thread([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      opened = true;
+      gate.letThrough(1 << 20);
+    });
+    ASSERT_TRUE(store(recorder, 6, "six").isOk());
+    EXPECT_TRUE(opened) << "returned without waiting for the batch under way";
+    EXPECT_EQ(rows(), 2u);
+    ASSERT_TRUE(recorder.flush().isOk());
+    EXPECT_EQ(rows(), 6u);
+  }
+  opener.join();
+}
+
 TEST_F(RecorderTest, FailedBackgroundFsyncIsReportedNextAndItsBatchRecordedLater) {
-  FirstSyncFails failing(store_.get());
+  SyncHook failing(store_.get(), [](int n, PendingSync& real) {
+    return n == 0 ? Status(StatusCode::Io, "fsync packs/pack-000001: Input/output error") : real.run();
+  });
   RecorderLimits limits;
   limits.max_messages = 2;
   MessageRecorder recorder(&failing, state_.get(), limits);
