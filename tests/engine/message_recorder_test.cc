@@ -215,7 +215,7 @@ TEST_F(RecorderTest, AQueueAWholeBatchBehindWaitsForTheBatchUnderWay) {
   RecorderLimits limits;
   limits.max_messages = 2;
   std::atomic<bool> opened{false};
-  std::thread opener;
+  std::jthread opener;  // joined on any return
   {
     MessageRecorder recorder(&gated, state_.get(), limits);
     // However the test ends, the gate opens before the recorder is gone.
@@ -229,7 +229,7 @@ TEST_F(RecorderTest, AQueueAWholeBatchBehindWaitsForTheBatchUnderWay) {
     EXPECT_EQ(rows(), 0u);
     // The sixth puts the queue a whole batch behind: finishMessage() must
     // wait for batch 0, which only the opener's thread lets through.
-    opener = std::thread([&] {
+    opener = std::jthread([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       opened = true;
       gate.letThrough(1 << 20);
@@ -240,7 +240,6 @@ TEST_F(RecorderTest, AQueueAWholeBatchBehindWaitsForTheBatchUnderWay) {
     ASSERT_TRUE(recorder.flush().isOk());
     EXPECT_EQ(rows(), 6u);
   }
-  opener.join();
 }
 
 TEST_F(RecorderTest, FailedBackgroundFsyncIsReportedNextAndItsBatchRecordedLater) {
