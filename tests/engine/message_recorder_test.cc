@@ -78,6 +78,13 @@ TEST_F(RecorderTest, RowsAreRecordedOnlyByFlushInOneBatch) {
   EXPECT_EQ(t->objects, 2);
 }
 
+// Limits under which every `n` messages start a batch.
+RecorderLimits batchOf(size_t n) {
+  RecorderLimits limits;
+  limits.max_messages = n;
+  return limits;
+}
+
 // Counts the sync thread's notifications, so a test can wait for one.
 class SyncDone {
  public:
@@ -100,9 +107,7 @@ class SyncDone {
 };
 
 TEST_F(RecorderTest, PastTheQueueLimitABatchSyncsInTheBackgroundAndIsRecordedWhenDone) {
-  RecorderLimits limits;
-  limits.max_messages = 3;
-  MessageRecorder recorder(store_.get(), state_.get(), limits);
+  MessageRecorder recorder(store_.get(), state_.get(), batchOf(3));
   SyncDone done;
   recorder.setSyncNotifier(done.notifier());
   for (uint32_t uid = 1; uid <= 3; ++uid) ASSERT_TRUE(store(recorder, uid, "m" + std::to_string(uid)).isOk());
@@ -118,9 +123,7 @@ TEST_F(RecorderTest, PastTheQueueLimitABatchSyncsInTheBackgroundAndIsRecordedWhe
 }
 
 TEST_F(RecorderTest, WithoutANotifierLaterMessagesRecordTheBatch) {
-  RecorderLimits limits;
-  limits.max_messages = 2;
-  MessageRecorder recorder(store_.get(), state_.get(), limits);
+  MessageRecorder recorder(store_.get(), state_.get(), batchOf(2));
   ASSERT_TRUE(store(recorder, 1, "one").isOk());
   ASSERT_TRUE(store(recorder, 2, "two").isOk());  // starts the batch
   // Four more are a whole batch behind it: by then it has been recorded
@@ -134,9 +137,7 @@ TEST_F(RecorderTest, WithoutANotifierLaterMessagesRecordTheBatch) {
 }
 
 TEST_F(RecorderTest, StepAddedDuringABackgroundSyncRunsAfterThatBatchIsRecorded) {
-  RecorderLimits limits;
-  limits.max_messages = 2;
-  MessageRecorder recorder(store_.get(), state_.get(), limits);
+  MessageRecorder recorder(store_.get(), state_.get(), batchOf(2));
   SyncDone done;
   recorder.setSyncNotifier(done.notifier());
   ASSERT_TRUE(store(recorder, 1, "one").isOk());
@@ -212,12 +213,10 @@ class SyncGate {
 TEST_F(RecorderTest, AQueueAWholeBatchBehindWaitsForTheBatchUnderWay) {
   SyncGate gate;
   SyncHook gated(store_.get(), gate.hook());
-  RecorderLimits limits;
-  limits.max_messages = 2;
   std::atomic<bool> opened{false};
   std::jthread opener;  // joined on any return
   {
-    MessageRecorder recorder(&gated, state_.get(), limits);
+    MessageRecorder recorder(&gated, state_.get(), batchOf(2));
     // However the test ends, the gate opens before the recorder is gone.
     struct OpenAtEnd {
       SyncGate& gate;
@@ -246,9 +245,7 @@ TEST_F(RecorderTest, FailedBackgroundFsyncIsReportedNextAndItsBatchRecordedLater
   SyncHook failing(store_.get(), [](int n, PendingSync& real) {
     return n == 0 ? Status(StatusCode::Io, "fsync packs/pack-000001: Input/output error") : real.run();
   });
-  RecorderLimits limits;
-  limits.max_messages = 2;
-  MessageRecorder recorder(&failing, state_.get(), limits);
+  MessageRecorder recorder(&failing, state_.get(), batchOf(2));
   SyncDone done;
   recorder.setSyncNotifier(done.notifier());
   ASSERT_TRUE(store(recorder, 1, "one").isOk());
