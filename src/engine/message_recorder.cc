@@ -33,9 +33,8 @@ Status MessageRecorder::finishMessage(int64_t folder_id, ObjectWriterPtr writer,
   MAILARK_RETURN_IF_ERROR(writer->commitAsync());
   queued_bytes_ += message.size;
   unfinished_.push_back({folder_id, std::move(message), std::move(writer)});
-  Status result = std::move(background_error_);
-  background_error_ = Status::ok();
-  if (in_flight_ && syncer_.done()) keepFirst(result, finishBackgroundBatch());
+  onSyncDone();
+  Status result = takeBackgroundError();
   auto past = [&](size_t times) {
     return waiting() >= times * limits_.max_messages || queued_bytes_ >= times * limits_.max_bytes;
   };
@@ -48,8 +47,7 @@ Status MessageRecorder::finishMessage(int64_t folder_id, ObjectWriterPtr writer,
 }
 
 Status MessageRecorder::flush() {
-  Status result = std::move(background_error_);
-  background_error_ = Status::ok();
+  Status result = takeBackgroundError();
   if (in_flight_) keepFirst(result, finishBackgroundBatch());
   // Always a full sync, even with nothing queued: frames recovered when the
   // store was opened are handed over by its first sync.
@@ -68,6 +66,12 @@ Status MessageRecorder::flush() {
 
 void MessageRecorder::onSyncDone() {
   if (in_flight_ && syncer_.done()) keepFirst(background_error_, finishBackgroundBatch());
+}
+
+Status MessageRecorder::takeBackgroundError() {
+  Status error = std::move(background_error_);
+  background_error_ = Status::ok();
+  return error;
 }
 
 Status MessageRecorder::takeBatch(Batch& batch, Status& failed) {

@@ -115,6 +115,8 @@ class MessageRecorder {
   };
 
   size_t waiting() const { return unfinished_.size() + queue_.size(); }
+  // The error kept by onSyncDone() since the last call, if any.
+  Status takeBackgroundError();
   // beginSync() and everything queued so far into `batch`; the error of a
   // dropped (failed) object goes to `failed`.
   Status takeBatch(Batch& batch, Status& failed);

@@ -18,7 +18,6 @@ void SyncThread::setNotifier(std::function<void()> notify) {
 }
 
 void SyncThread::start(PendingSync* pending) {
-  busy_ = true;
   {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = pending;
@@ -40,7 +39,6 @@ Status SyncThread::collect() {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [this] { return finished_; });
   finished_ = false;
-  busy_ = false;
   return std::move(result_);
 }
 

@@ -31,8 +31,6 @@ class SyncThread {
   // Runs pending->run() on the thread. `pending` must stay alive until
   // collect(). REQUIRES: nothing started and not yet collected.
   void start(PendingSync* pending);
-  // A sync was started and not yet collected.
-  bool busy() const { return busy_; }
   // The started sync has finished (collect() will not block). Any thread.
   bool done();
   // Waits for the started sync and returns what run() returned.
@@ -49,7 +47,6 @@ class SyncThread {
   bool finished_ = false;
   Status result_;
   bool quit_ = false;
-  bool busy_ = false;  // owner only
 };
 
 }  // namespace mailark::engine
